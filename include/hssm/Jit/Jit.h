@@ -1,0 +1,93 @@
+//===- Jit.h - Compile hssm IR in-process and call it -----------*- C++ -*-===//
+//
+// A host program hands MLIR text (or, through JitModule.h, a module it built)
+// to a Jit, gets back a Function, and calls it on its own buffers: plain
+// pointers with shapes, no MLIR types. Compiled functions are cached by their
+// IR. Every failure (a parse or verifier error, an unknown function, a wrong
+// argument count, rank, shape or element type) comes back as a Status.
+//
+//===----------------------------------------------------------------------===//
+#ifndef HSSM_JIT_JIT_H
+#define HSSM_JIT_JIT_H
+
+#include "hssm/Runtime/Status.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace hssm::jit {
+
+/// Element types a buffer argument may have.
+enum class Elem { F32, F16, BF16, I32, I8, I64 };
+const char *elemName(Elem e);
+
+/// A caller-owned, dense, row-major buffer.
+struct Buffer {
+  void *data = nullptr;
+  std::vector<int64_t> shape;
+  Elem elem = Elem::F32;
+};
+
+/// One argument: a buffer or an index/integer value.
+using Arg = std::variant<Buffer, int64_t>;
+
+class Function;
+
+/// Where compiled code runs.
+enum class Target { Cpu };
+
+struct Options {
+  Target target = Target::Cpu;
+  /// LLVM optimization level of the generated host code.
+  unsigned optLevel = 3;
+};
+
+class Jit {
+public:
+  explicit Jit(Options options = {});
+  ~Jit();
+  Jit(const Jit &) = delete;
+  Jit &operator=(const Jit &) = delete;
+
+  /// Parses and verifies `source`, lowers it, and returns the function named
+  /// `name`. Compiling the same IR again returns the cached code.
+  Status compile(const std::string &source, const std::string &name,
+                 Function &out);
+
+  /// How many distinct modules have been compiled (for tests of the cache).
+  size_t numCompiled() const;
+
+  struct Impl;
+
+private:
+  std::unique_ptr<Impl> impl;
+};
+
+/// A compiled function. Cheap to copy; keeps its code alive.
+class Function {
+public:
+  Function();
+  ~Function();
+  Function(const Function &);
+  Function &operator=(const Function &);
+
+  /// Checks `args` against the function's signature and runs it.
+  Status call(const std::vector<Arg> &args) const;
+  /// The function's name, or "" when unset.
+  const std::string &name() const;
+  /// How many arguments it takes.
+  size_t numArgs() const;
+
+  struct Impl;
+  explicit Function(std::shared_ptr<const Impl> impl);
+
+private:
+  std::shared_ptr<const Impl> impl;
+};
+
+} // namespace hssm::jit
+
+#endif // HSSM_JIT_JIT_H

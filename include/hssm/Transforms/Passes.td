@@ -1,0 +1,47 @@
+//===- Passes.td - hssm passes -----------------------------*- tablegen -*-===//
+#ifndef HSSM_TRANSFORMS_PASSES
+#define HSSM_TRANSFORMS_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def HSSMDecompose : Pass<"hssm-decompose"> {
+  let summary = "Decomposes hssm.history_branch into primitives and linear ops";
+  let description = [{
+    Per mode: `zero` becomes a zero fill, `prefix_sum` a flat prefix sum over
+    the prefill tokens, `mamba1` the chain in_proj, conv_update (decodes),
+    conv1d (prefills), x_proj, dt_proj, state_update (decodes),
+    selective_scan (prefills) and out_proj, with fp32 temporaries. Conv and
+    scan read their operands as strided views of the projection outputs, so
+    no operand is copied or transposed.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::gpu::GPUDialect"];
+  let options = [
+    Option<"deviceAlloc", "device-alloc", "bool", /*default=*/"false",
+           "Allocate temporaries with gpu.alloc (for the GPU path)">,
+  ];
+}
+
+def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
+  let summary = "Lowers hssm primitives to scf/memref/arith/math loops";
+  let description = [{
+    Every primitive becomes an `scf.parallel` over (row, channel) (or over
+    (token, column) for the elementwise and linear ops), with a sequential
+    `scf.for` over each row's tokens that reads its bounds and slots from the
+    batch buffers. The same loops run on the CPU and, mapped to blocks and
+    threads, on the GPU. Arithmetic is fp32 whatever the storage type.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+  let options = [
+    Option<"keepLinear", "keep-linear", "bool", /*default=*/"false",
+           "Leave hssm.linear for a library call (cuBLAS on the GPU)">,
+  ];
+}
+
+#endif // HSSM_TRANSFORMS_PASSES

@@ -1,0 +1,52 @@
+//===- LowerToLoops.cpp - The hssm-lower-to-loops pass --------------------===//
+//
+// Assembles the per-family loop lowerings; each lives in its own file.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hssm/Dialect/HSSM/HSSMDialect.h"
+#include "hssm/Transforms/Passes.h"
+
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
+
+namespace mlir::hssm {
+#define GEN_PASS_DEF_HSSMLOWERTOLOOPS
+#include "hssm/Transforms/Passes.h.inc"
+} // namespace mlir::hssm
+
+using namespace mlir;
+using namespace mlir::hssm;
+
+namespace {
+
+struct HSSMLowerToLoopsPass
+    : public hssm::impl::HSSMLowerToLoopsBase<HSSMLowerToLoopsPass> {
+  using HSSMLowerToLoopsBase::HSSMLowerToLoopsBase;
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateConvToLoopsPatterns(patterns);
+    populateScanToLoopsPatterns(patterns);
+    populateElementwiseToLoopsPatterns(patterns);
+    if (!keepLinear)
+      populateLinearToLoopsPatterns(patterns);
+    walkAndApplyPatterns(getOperation(), std::move(patterns));
+
+    // Every primitive must be gone (a pattern that failed left a diagnostic);
+    // hssm.batch ops die with their last user.
+    WalkResult left = getOperation()->walk([&](Operation *op) {
+      if (!isa<HSSMDialect>(op->getDialect()) || isa<BatchOp>(op) ||
+          (keepLinear && isa<LinearOp>(op)))
+        return WalkResult::advance();
+      op->emitOpError("was not lowered to loops");
+      return WalkResult::interrupt();
+    });
+    if (left.wasInterrupted())
+      return signalPassFailure();
+    getOperation()->walk([](BatchOp op) {
+      if (op->use_empty())
+        op->erase();
+    });
+  }
+};
+
+} // namespace
