@@ -63,11 +63,11 @@ TEST(BatchCheckTest, ValidMixedBatchPasses) {
 }
 
 TEST(BatchCheckTest, ValidVariantsPass) {
-  // Explicit dst slots that swap two rows' slots: allowed (each slot is
-  // written once).
-  TestBatch swap;
-  swap.dst = {0, 3, 77, 6}; // the pad row's dst is ignored
-  EXPECT_TRUE(swap.check().ok()) << swap.check().message();
+  // Explicit dst slots that move rows to fresh slots: allowed (each slot is
+  // written once, and no written slot is another row's source).
+  TestBatch move;
+  move.dst = {7, 4, 77, 6}; // the pad row's dst is ignored
+  EXPECT_TRUE(move.check().ok()) << move.check().message();
 
   // Zero-length and one-token prefills.
   TestBatch lengths;
@@ -262,6 +262,16 @@ TEST(BatchCheckTest, TwoRowsMayNotWriteOneSlot) {
   c.slots = {3, 0, -1, 5};
   c.dst = {3, 0, 5, 5};
   EXPECT_TRUE(c.check().ok()) << c.check().message();
+}
+
+TEST(BatchCheckTest, WrittenSlotNotReadByAnotherRow) {
+  // Swapping two rows' slots would make each row's initial state depend on
+  // which row ran first.
+  TestBatch swap;
+  swap.dst = {0, 3, -1, 5};
+  Status s = swap.check();
+  EXPECT_FAILS_WITH(s, "dst_state_indices[1] = 3 is also state_indices[0]");
+  EXPECT_FAILS_WITH(s, "may not be read by another row");
 }
 
 } // namespace

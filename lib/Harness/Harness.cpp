@@ -72,11 +72,13 @@ Model hssm::harness::makeRandomModel(const BranchConfig &c, uint64_t seed) {
   m.convBias = HostTensor(c.act, {c.d});
   m.weights.convBias = fillUniform(m.convBias, 0.1f, rng);
   m.xProj = HostTensor(c.act, {c.r + 2 * c.n, c.d});
-  m.weights.xProj = fillUniform(m.xProj, inv(c.d), rng);
+  // C.h sums N terms: shrink B and C as N grows so y stays of order one.
+  m.weights.xProj = fillUniform(
+      m.xProj, inv(c.d) * std::min(1.0f, 4.0f / std::sqrt(float(c.n))), rng);
   m.dtProj = HostTensor(c.act, {c.d, c.r});
   m.weights.dtProj = fillUniform(m.dtProj, 0.1f * inv(c.r), rng);
   m.outProj = HostTensor(c.act, {c.hd, c.d});
-  m.weights.outProj = fillUniform(m.outProj, 0.6f * inv(c.d), rng);
+  m.weights.outProj = fillUniform(m.outProj, 0.1f * inv(c.d), rng);
 
   // softplus(dt_bias) = dt, log-uniform in [1e-3, 1e-1] as Mamba does.
   m.dtBias = HostTensor(DType::F32, {c.d});
@@ -226,9 +228,13 @@ Comparison hssm::harness::compare(const std::vector<float> &got,
   Comparison c;
   c.count = std::min(got.size(), want.size());
   c.ok = got.size() == want.size();
-  double scale = 0;
-  for (double w : want)
+  double scale = 0, squares = 0;
+  for (double w : want) {
     scale = std::max(scale, std::fabs(w));
+    squares += w * w;
+  }
+  c.scale = scale;
+  c.rms = want.empty() ? 0 : std::sqrt(squares / double(want.size()));
   double atol = tol.atol + tol.atolScale * scale;
   double worstExcess = -1;
   for (size_t i = 0; i < c.count; ++i) {

@@ -145,6 +145,22 @@ Status checkBatch(const BatchView &batch, const PoolLimits &pool) {
                            at(dstField, r) + " both = " + num(dst) +
                            ": two live rows may not write the same slot");
   }
+  // Rows run in parallel (and decodes before prefills), so a slot that one
+  // row writes must not be another row's initial state: its value would
+  // depend on the order. A row may read and write its own slot.
+  if (batch.dstStateIndices) {
+    for (int64_t r = 0; r < numReqs; ++r) {
+      int64_t src = batch.stateIndices[r];
+      if (src == pool.padSlotId)
+        continue;
+      auto it = writer.find(src);
+      if (it != writer.end() && it->second != r)
+        return Status::error(
+            at("dst_state_indices", it->second) + " = " + num(src) +
+            " is also " + at("state_indices", r) +
+            ": a slot written in a step may not be read by another row");
+    }
+  }
   return Status::success();
 }
 

@@ -5,6 +5,8 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::hssm;
 
@@ -45,9 +47,29 @@ Value mlir::hssm::silu(OpBuilder &b, Location loc, Value v) {
   return arith::DivFOp::create(b, loc, v, den);
 }
 
+/// log1p(e) to a few ulps with log alone: log(u) * e / (u - 1), u = 1 + e,
+/// cancels the rounding of u (Goldberg's trick). The plain log(1 + e) that
+/// LLVM lowerings use loses all digits of e below 2^-24, and softplus of
+/// the usual dt biases (-7..-2) lives there.
+static Value accurateLog1p(OpBuilder &b, Location loc, Value e) {
+  Value one = constF32(b, loc, 1.0f);
+  Value u = arith::AddFOp::create(b, loc, one, e);
+  Value um1 = arith::SubFOp::create(b, loc, u, one);
+  Value ratio = arith::DivFOp::create(
+      b, loc, arith::MulFOp::create(b, loc, math::LogOp::create(b, loc, u), e),
+      um1);
+  // u == 1 (e below half an ulp of 1): log1p(e) = e. u == inf: log(u).
+  Value tiny = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, um1,
+                                     constF32(b, loc, 0.0f));
+  Value huge = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, u,
+                                     constF32(b, loc, INFINITY));
+  Value r = arith::SelectOp::create(b, loc, tiny, e, ratio);
+  return arith::SelectOp::create(b, loc, huge, u, r);
+}
+
 Value mlir::hssm::softplus(OpBuilder &b, Location loc, Value v) {
   Value e = math::ExpOp::create(b, loc, v);
-  Value soft = math::Log1pOp::create(b, loc, e);
+  Value soft = accurateLog1p(b, loc, e);
   Value big = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, v,
                                     constF32(b, loc, 20.0f));
   return arith::SelectOp::create(b, loc, big, v, soft);

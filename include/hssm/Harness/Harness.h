@@ -94,6 +94,7 @@ Tolerance toleranceFor(DType act, DType conv, DType ssm);
 /// within `atol + atolScale * max|want| + rtol * |want|`.
 struct Comparison {
   double maxAbs = 0, maxRel = 0;
+  double scale = 0, rms = 0; ///< max |want| and root mean square of want
   size_t worst = 0;
   bool ok = true;
   size_t count = 0;

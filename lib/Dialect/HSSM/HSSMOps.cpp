@@ -159,6 +159,11 @@ LogicalResult BatchOp::verify() {
                                    0}})))
     return failure();
   int64_t numReqs = b.get("num_reqs");
+  // query_start_loc holds num_reqs + 1 offsets: at least the leading 0.
+  if (getQueryStartLoc().getType().getDimSize(0) == 0)
+    return emitOpError()
+           << "'query_start_loc' has no elements but must hold num_reqs + 1 "
+              "token offsets";
   if (failed(b.expect({getQueryStartLoc(), "query_start_loc", 0},
                       dynPlus(numReqs, 1), "num_reqs + 1")))
     return failure();
@@ -358,7 +363,9 @@ LogicalResult HistoryBranchOp::verify() {
                       "R + 2 * N")) ||
       failed(b.expect({getConvState(), "conv_state", 1}, w - 1, "W - 1")) ||
       failed(verifyPadSlot(*this, getPadSlotId(), getConvState(),
-                           "conv_state")))
+                           "conv_state")) ||
+      failed(verifyPadSlot(*this, getPadSlotId(), getSsmState(),
+                           "ssm_state")))
     return failure();
   return verifyBatchTokens(*this, getBatch(), {getX(), "x", 0});
 }
