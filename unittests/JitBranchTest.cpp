@@ -30,10 +30,11 @@ BranchConfig mamba130m() {
   return c;
 }
 
-/// One JIT for the whole suite: functions are cached by their IR.
+/// One JIT for the whole suite: functions are cached by their IR. Leaked on
+/// purpose: LLVM's own globals may be gone when static destructors run.
 jit::Jit &sharedJit() {
-  static jit::Jit jit;
-  return jit;
+  static jit::Jit *jit = new jit::Jit;
+  return *jit;
 }
 
 jit::Function compileBranch(const BranchConfig &c) {

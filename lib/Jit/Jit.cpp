@@ -22,6 +22,7 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "llvm/Support/TargetSelect.h"
 
+#include <functional>
 #include <map>
 #include <mutex>
 
@@ -83,8 +84,16 @@ private:
 
 } // namespace
 
+/// An engine and the optimizing transformer it calls whenever it
+/// materializes code: the engine keeps only a reference to it, so both live
+/// and die together (the engine first).
+struct CompiledModule {
+  std::function<llvm::Error(llvm::Module *)> transformer;
+  std::unique_ptr<mlir::ExecutionEngine> engine;
+};
+
 struct Function::Impl {
-  std::shared_ptr<mlir::ExecutionEngine> engine;
+  std::shared_ptr<CompiledModule> engine;
   std::string name;
   std::vector<ArgSpec> args;
 };
@@ -94,7 +103,7 @@ struct Jit::Impl {
   mlir::MLIRContext context;
   std::mutex mutex;
   /// Printed IR -> engine holding every function of that module.
-  std::map<std::string, std::shared_ptr<mlir::ExecutionEngine>> cache;
+  std::map<std::string, std::shared_ptr<CompiledModule>> cache;
 
   static mlir::DialectRegistry makeRegistry() {
     mlir::DialectRegistry registry;
@@ -187,16 +196,22 @@ Status Jit::compile(const std::string &source, const std::string &name,
     return Status::error("hssm jit: lowering '" + name + "' failed:\n" +
                          diags.take("(no diagnostic)"));
 
+  auto compiled = std::make_shared<CompiledModule>();
+  compiled->transformer = mlir::makeOptimizingTransformer(
+      impl->options.optLevel, /*sizeLevel=*/0, /*targetMachine=*/nullptr);
   mlir::ExecutionEngineOptions engineOptions;
-  auto transformer = mlir::makeOptimizingTransformer(impl->options.optLevel,
-                                                     /*sizeLevel=*/0,
-                                                     /*targetMachine=*/nullptr);
-  engineOptions.transformer = transformer;
+  engineOptions.transformer = compiled->transformer;
   auto engine = mlir::ExecutionEngine::create(*module, engineOptions);
   if (!engine)
     return Status::error("hssm jit: code generation failed: " +
                          llvm::toString(engine.takeError()));
-  std::shared_ptr<mlir::ExecutionEngine> shared(std::move(*engine));
+  compiled->engine = std::move(*engine);
+  // Materialize now, so that code generation errors surface here and the
+  // first call is not the one that pays for it.
+  if (auto entry = compiled->engine->lookupPacked(name); !entry)
+    return Status::error("hssm jit: code generation failed for '" + name +
+                         "': " + llvm::toString(entry.takeError()));
+  std::shared_ptr<CompiledModule> shared = std::move(compiled);
   impl->cache.emplace(std::move(key), shared);
   spec->engine = std::move(shared);
   out = Function(std::move(spec));
@@ -296,7 +311,7 @@ Status Function::call(const std::vector<Arg> &args) const {
       push(s);
   }
 
-  llvm::Error err = impl->engine->invokePacked(fn, packed);
+  llvm::Error err = impl->engine->engine->invokePacked(fn, packed);
   if (err)
     return Status::error("hssm jit: calling '" + fn +
                          "' failed: " + llvm::toString(std::move(err)));

@@ -148,6 +148,12 @@ struct HSSMDecomposePass
                        "(dt_proj dimension 1) to be decomposed");
         failedOp = true;
       }
+      if (op.getMode() == BranchMode::prefix_sum &&
+          !op.getBatch().getDefiningOp<BatchOp>()) {
+        op.emitOpError(
+            "needs its batch from an hssm.batch op to be decomposed");
+        failedOp = true;
+      }
     });
     if (failedOp)
       return signalPassFailure();

@@ -23,6 +23,21 @@ struct HSSMLowerToLoopsPass
     : public hssm::impl::HSSMLowerToLoopsBase<HSSMLowerToLoopsPass> {
   using HSSMLowerToLoopsBase::HSSMLowerToLoopsBase;
   void runOnOperation() override {
+    // Kernels read the batch's buffers, so the batch must be built in the
+    // function that is lowered, not passed in.
+    WalkResult batchArg = getOperation()->walk([&](Block *block) {
+      for (BlockArgument arg : block->getArguments()) {
+        if (!isa<BatchType>(arg.getType()))
+          continue;
+        emitError(arg.getLoc())
+            << "an !hssm.batch block argument cannot be lowered: build the "
+               "batch with hssm.batch from its buffers in the same function";
+        return WalkResult::interrupt();
+      }
+      return WalkResult::advance();
+    });
+    if (batchArg.wasInterrupted())
+      return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     populateConvToLoopsPatterns(patterns);
     populateScanToLoopsPatterns(patterns);

@@ -45,6 +45,10 @@ struct Options {
   unsigned optLevel = 3;
 };
 
+/// Not thread-safe for concurrent compiles of one Jit (calls of compiled
+/// Functions are). Destroy a Jit and its Functions before the program exits:
+/// LLVM's globals may already be gone when static destructors run, so a
+/// Jit with static storage duration should be leaked (`new`) instead.
 class Jit {
 public:
   explicit Jit(Options options = {});
