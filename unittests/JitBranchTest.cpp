@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "hssm/Harness/Harness.h"
+#include "hssm/Jit/Jit.h"
 
 #include <gtest/gtest.h>
 
@@ -92,7 +93,7 @@ public:
 
   std::vector<float> step(const Step &s, const std::string &label) {
     HostTensor out;
-    Status st = runStep(fn, model, pool, s, out);
+    Status st = runStep(fn.invoker(), model, pool, s, out);
     EXPECT_TRUE(st.ok()) << st.message();
     std::vector<double> want;
     int64_t prefillTokens = s.numTokens() - s.batch.numDecodes;

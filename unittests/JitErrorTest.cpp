@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "hssm/Harness/Harness.h"
+#include "hssm/Jit/Jit.h"
 
 #include <gtest/gtest.h>
 
@@ -138,7 +139,7 @@ protected:
   void expectRejected(const std::string &part) {
     std::vector<uint8_t> conv = pool.conv.bytes, ssm = pool.ssm.bytes;
     HostTensor out;
-    Status st = runStep(fn, model, pool, step, out);
+    Status st = runStep(fn.invoker(), model, pool, step, out);
     EXPECT_FALSE(st.ok());
     EXPECT_TRUE(contains(st.message(), part)) << st.message();
     EXPECT_EQ(conv, pool.conv.bytes) << "conv pool changed";
@@ -153,7 +154,7 @@ protected:
 
 TEST_F(RejectedBatch, ValidBatchRuns) {
   HostTensor out;
-  EXPECT_TRUE(runStep(fn, model, pool, step, out).ok());
+  EXPECT_TRUE(runStep(fn.invoker(), model, pool, step, out).ok());
 }
 TEST_F(RejectedBatch, QueryStartLocMustStartAtZero) {
   step.batch.queryStartLoc[0] = 1;

@@ -32,18 +32,16 @@ std::vector<float> HostTensor::toFloats() const {
   return v;
 }
 
-static jit::Elem toElem(DType t) {
+static Elem toElem(DType t) {
   switch (t) {
-  case DType::F32: return jit::Elem::F32;
-  case DType::F16: return jit::Elem::F16;
-  case DType::BF16: return jit::Elem::BF16;
+  case DType::F32: return Elem::F32;
+  case DType::F16: return Elem::F16;
+  case DType::BF16: return Elem::BF16;
   }
-  return jit::Elem::F32;
+  return Elem::F32;
 }
 
-jit::Buffer HostTensor::buffer() {
-  return jit::Buffer{bytes.data(), shape, toElem(type)};
-}
+Buffer HostTensor::buffer() { return Buffer{bytes.data(), shape, toElem(type)}; }
 
 namespace {
 /// Fills `t` with uniform values in [-scale, scale], rounded to its type, and
@@ -155,7 +153,7 @@ Step hssm::harness::makeStep(const BranchConfig &c, ref::Batch batch,
   return s;
 }
 
-Status hssm::harness::runStep(const jit::Function &fn, Model &model,
+Status hssm::harness::runStep(const Invoker &invoke, Model &model,
                               Pool &pool, const Step &step, HostTensor &out) {
   int64_t numPrefillTokens = 0;
   BatchView view = step.view(&numPrefillTokens);
@@ -173,9 +171,9 @@ Status hssm::harness::runStep(const jit::Function &fn, Model &model,
   std::vector<uint8_t> init = step.batch.hasInitialState;
   HostTensor x = step.x;
   auto i32 = [](std::vector<int32_t> &v, int64_t n) {
-    return jit::Buffer{v.data(), {n}, jit::Elem::I32};
+    return Buffer{v.data(), {n}, Elem::I32};
   };
-  std::vector<jit::Arg> args = {
+  std::vector<Arg> args = {
       x.buffer(),
       model.inProj.buffer(),
       model.convWeight.buffer(),
@@ -191,12 +189,12 @@ Status hssm::harness::runStep(const jit::Function &fn, Model &model,
       i32(qsl, reqs + 1),
       i32(slots, reqs),
       i32(dst, reqs),
-      jit::Buffer{init.data(), {reqs}, jit::Elem::I8},
+      Buffer{init.data(), {reqs}, Elem::I8},
       int64_t(view.numDecodes),
       int64_t(view.numPrefills),
       numPrefillTokens,
       out.buffer()};
-  return fn.call(args);
+  return invoke(args);
 }
 
 //===----------------------------------------------------------------------===//

@@ -29,26 +29,7 @@
 using namespace hssm;
 using namespace hssm::jit;
 
-const char *hssm::jit::elemName(Elem e) {
-  switch (e) {
-  case Elem::F32: return "f32";
-  case Elem::F16: return "f16";
-  case Elem::BF16: return "bf16";
-  case Elem::I32: return "i32";
-  case Elem::I8: return "i8";
-  case Elem::I64: return "i64";
-  }
-  return "?";
-}
-
 namespace {
-
-/// What the caller must pass for one argument.
-struct ArgSpec {
-  bool isBuffer = false;
-  std::vector<int64_t> shape; ///< mlir::ShapedType::kDynamic where dynamic
-  Elem elem = Elem::F32;
-};
 
 std::optional<Elem> toElem(mlir::Type t) {
   if (t.isF32()) return Elem::F32;
@@ -170,7 +151,8 @@ Status Jit::compile(const std::string &source, const std::string &name,
                              "i32, i8 or i64");
       arg.isBuffer = true;
       arg.elem = *elem;
-      arg.shape.assign(memref.getShape().begin(), memref.getShape().end());
+      for (int64_t d : memref.getShape())
+        arg.shape.push_back(mlir::ShapedType::isDynamic(d) ? -1 : d);
     } else if (!input.isIndex() && !input.isInteger(64)) {
       return Status::error("hssm jit: argument " + std::to_string(i) +
                            " of '" + name + "' must be a memref, index or i64");
@@ -230,90 +212,20 @@ const std::string &Function::name() const {
 }
 size_t Function::numArgs() const { return impl ? impl->args.size() : 0; }
 
-static std::string shapeString(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + (mlir::ShapedType::isDynamic(shape[i])
-                                ? std::string("?")
-                                : std::to_string(shape[i]));
-  return s + "]";
+std::string Function::signature() const {
+  return impl ? formatSignature(impl->args) : std::string();
 }
 
 Status Function::call(const std::vector<Arg> &args) const {
   if (!impl)
     return Status::error("hssm jit: calling an empty Function");
-  const std::string &fn = impl->name;
-  if (args.size() != impl->args.size())
-    return Status::error("hssm jit: '" + fn + "' takes " +
-                         std::to_string(impl->args.size()) +
-                         " arguments, got " + std::to_string(args.size()));
-
-  // Each memref becomes {allocated, aligned, offset, sizes..., strides...};
-  // the packed entry point takes the address of every field.
-  size_t fields = 0;
-  for (const ArgSpec &spec : impl->args)
-    fields += spec.isBuffer ? 3 + 2 * spec.shape.size() : 1;
-  std::vector<int64_t> storage(fields);
-  std::vector<void *> packed(fields);
-  size_t next = 0;
-  auto push = [&](int64_t v) {
-    storage[next] = v;
-    packed[next] = &storage[next];
-    ++next;
-  };
-
-  for (size_t i = 0; i < args.size(); ++i) {
-    const ArgSpec &spec = impl->args[i];
-    std::string where = "argument " + std::to_string(i) + " of '" + fn + "'";
-    if (!spec.isBuffer) {
-      if (!std::holds_alternative<int64_t>(args[i]))
-        return Status::error("hssm jit: " + where +
-                             " is an integer, got a buffer");
-      push(std::get<int64_t>(args[i]));
-      continue;
-    }
-    if (!std::holds_alternative<Buffer>(args[i]))
-      return Status::error("hssm jit: " + where +
-                           " is a buffer, got an integer");
-    const Buffer &buf = std::get<Buffer>(args[i]);
-    if (buf.elem != spec.elem)
-      return Status::error("hssm jit: " + where + " holds " +
-                           elemName(spec.elem) + ", got " +
-                           elemName(buf.elem));
-    if (buf.shape.size() != spec.shape.size())
-      return Status::error("hssm jit: " + where + " has rank " +
-                           std::to_string(spec.shape.size()) + ", got shape " +
-                           shapeString(buf.shape));
-    int64_t elems = 1;
-    for (size_t d = 0; d < buf.shape.size(); ++d) {
-      if (buf.shape[d] < 0 ||
-          (!mlir::ShapedType::isDynamic(spec.shape[d]) &&
-           spec.shape[d] != buf.shape[d]))
-        return Status::error("hssm jit: " + where + " must have shape " +
-                             shapeString(spec.shape) + ", got " +
-                             shapeString(buf.shape));
-      elems *= buf.shape[d];
-    }
-    if (!buf.data && elems != 0)
-      return Status::error("hssm jit: " + where + " has no data pointer");
-    push(reinterpret_cast<intptr_t>(buf.data));
-    push(reinterpret_cast<intptr_t>(buf.data));
-    push(0);
-    for (int64_t size : buf.shape)
-      push(size);
-    int64_t stride = 1;
-    std::vector<int64_t> strides(buf.shape.size());
-    for (size_t d = buf.shape.size(); d-- > 0;) {
-      strides[d] = stride;
-      stride *= buf.shape[d];
-    }
-    for (int64_t s : strides)
-      push(s);
-  }
-
-  llvm::Error err = impl->engine->engine->invokePacked(fn, packed);
+  PackedArgs packed;
+  if (Status st = packArguments(impl->name, impl->args, args, packed); !st)
+    return Status::error("hssm jit: " + st.message());
+  llvm::Error err =
+      impl->engine->engine->invokePacked(impl->name, packed.pointers);
   if (err)
-    return Status::error("hssm jit: calling '" + fn +
+    return Status::error("hssm jit: calling '" + impl->name +
                          "' failed: " + llvm::toString(std::move(err)));
   return Status::success();
 }

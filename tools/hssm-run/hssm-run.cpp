@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "hssm/Harness/Harness.h"
+#include "hssm/Jit/Jit.h"
 
 #include <chrono>
 #include <cstdio>
@@ -208,7 +209,7 @@ int main(int argc, char **argv) {
     Step step = makeStep(config, batch, rng);
     HostTensor out;
     auto start = std::chrono::steady_clock::now();
-    Status st = runStep(fn, weights, pool, step, out);
+    Status st = runStep(fn.invoker(), weights, pool, step, out);
     double ms = std::chrono::duration<double, std::milli>(
                     std::chrono::steady_clock::now() - start)
                     .count();

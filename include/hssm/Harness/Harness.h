@@ -9,8 +9,8 @@
 #ifndef HSSM_HARNESS_HARNESS_H
 #define HSSM_HARNESS_HARNESS_H
 
-#include "hssm/Jit/BranchSource.h"
-#include "hssm/Jit/Jit.h"
+#include "hssm/Harness/BranchSource.h"
+#include "hssm/Runtime/Args.h"
 #include "hssm/Reference/Reference.h"
 #include "hssm/Runtime/Batch.h"
 
@@ -35,7 +35,7 @@ struct HostTensor {
   void set(size_t i, float v) { storeElement(bytes.data(), i, type, v); }
   /// All elements as floats.
   std::vector<float> toFloats() const;
-  jit::Buffer buffer();
+  Buffer buffer();
 };
 
 /// A model's parameters in their storage types, and the same values as
@@ -74,9 +74,10 @@ struct Step {
 /// Random x for a batch.
 Step makeStep(const BranchConfig &config, ref::Batch batch, std::mt19937_64 &rng);
 
-/// Checks the batch (SPEC.md section 3) and runs `fn` (compiled from
-/// historyBranchSource) on it, writing `out` [T, Hd] in the activation type.
-Status runStep(const jit::Function &fn, Model &model, Pool &pool,
+/// Checks the batch (SPEC.md section 3) and runs `invoke` (a function
+/// compiled from historyBranchSource, given host buffers) on it, writing
+/// `out` [T, Hd] in the activation type.
+Status runStep(const Invoker &invoke, Model &model, Pool &pool,
                const Step &step, HostTensor &out);
 
 /// Tolerances (SPEC.md section 5). f32 storage: 1e-4 relative plus 1e-5

@@ -10,6 +10,7 @@
 #ifndef HSSM_JIT_JIT_H
 #define HSSM_JIT_JIT_H
 
+#include "hssm/Runtime/Args.h"
 #include "hssm/Runtime/Status.h"
 
 #include <cstdint>
@@ -20,19 +21,11 @@
 
 namespace hssm::jit {
 
-/// Element types a buffer argument may have.
-enum class Elem { F32, F16, BF16, I32, I8, I64 };
-const char *elemName(Elem e);
-
-/// A caller-owned, dense, row-major buffer.
-struct Buffer {
-  void *data = nullptr;
-  std::vector<int64_t> shape;
-  Elem elem = Elem::F32;
-};
-
-/// One argument: a buffer or an index/integer value.
-using Arg = std::variant<Buffer, int64_t>;
+// The argument types are the runtime's (no MLIR in them).
+using hssm::Arg;
+using hssm::Buffer;
+using hssm::Elem;
+using hssm::elemName;
 
 class Function;
 
@@ -84,9 +77,16 @@ public:
   const std::string &name() const;
   /// How many arguments it takes.
   size_t numArgs() const;
+  /// What it takes, as Args.h's signature text.
+  std::string signature() const;
 
   struct Impl;
   explicit Function(std::shared_ptr<const Impl> impl);
+
+  /// This function as an Invoker (for code that runs any target).
+  Invoker invoker() const {
+    return [fn = *this](const std::vector<Arg> &args) { return fn.call(args); };
+  }
 
 private:
   std::shared_ptr<const Impl> impl;

@@ -1,6 +1,6 @@
 //===- BranchSource.cpp - MLIR text of a whole history branch -------------===//
 
-#include "hssm/Jit/BranchSource.h"
+#include "hssm/Harness/BranchSource.h"
 
 #include <sstream>
 

@@ -5,8 +5,8 @@
 // Its argument order is the calling convention of BranchArgs below.
 //
 //===----------------------------------------------------------------------===//
-#ifndef HSSM_JIT_BRANCHSOURCE_H
-#define HSSM_JIT_BRANCHSOURCE_H
+#ifndef HSSM_HARNESS_BRANCHSOURCE_H
+#define HSSM_HARNESS_BRANCHSOURCE_H
 
 #include "hssm/Runtime/DType.h"
 
@@ -41,4 +41,4 @@ std::string historyBranchSource(const BranchConfig &config,
 
 } // namespace hssm
 
-#endif // HSSM_JIT_BRANCHSOURCE_H
+#endif // HSSM_HARNESS_BRANCHSOURCE_H
