@@ -41,11 +41,13 @@ struct PrefixSumToLoops : OpRewritePattern<PrefixSumOp> {
     Location loc = op.getLoc();
     Value zero = constIndex(rewriter, loc, 0), one = constIndex(rewriter, loc, 1);
     Value tokens = dimValue(rewriter, loc, op.getOut(), 0);
+    // A unit outer dimension keeps every hssm loop nest (row, column)-shaped,
+    // which is how the GPU pipeline tiles it onto blocks and threads.
     scf::ParallelOp::create(
-        rewriter, loc, ValueRange{zero},
-        ValueRange{dimValue(rewriter, loc, op.getOut(), 1)}, ValueRange{one},
-        [&](OpBuilder &b, Location loc, ValueRange ivs) {
-          Value col = ivs[0];
+        rewriter, loc, ValueRange{zero, zero},
+        ValueRange{one, dimValue(rewriter, loc, op.getOut(), 1)},
+        ValueRange{one, one}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+          Value col = ivs[1];
           scf::ForOp::create(
               b, loc, zero, op.getCount(), one,
               ValueRange{constF32(b, loc, 0)},

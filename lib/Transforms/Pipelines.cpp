@@ -7,12 +7,15 @@
 #include "hssm/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/InitAllPasses.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+
+#include <mutex>
 
 using namespace mlir;
 using namespace mlir::hssm;
@@ -36,7 +39,53 @@ void mlir::hssm::buildLowerToCpuPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
+std::string
+mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
+  std::string block = std::to_string(int64_t(options.blockSize));
+  std::string target = "chip=" + options.chip + " features=" +
+                       options.features +
+                       " O=" + std::to_string(unsigned(options.optLevel));
+  // The loops of hssm-lower-to-loops are scf.parallel over (row, channel):
+  // tiles of 1 x block map the rows to blocks and the channels to threads.
+  // gpu-async-region puts allocations and launches on streams, which the
+  // runtime's mgpu* functions implement.
+  return "hssm-decompose{device-alloc=true},canonicalize,hssm-lower-to-loops,"
+         "func.func(convert-linalg-to-parallel-loops,"
+         "scf-parallel-loop-tiling{parallel-loop-tile-sizes=1," +
+         block +
+         " no-min-max-bounds=true},gpu-map-parallel-loops,"
+         "convert-parallel-loops-to-gpu),"
+         "gpu-kernel-outlining,func.func(gpu-async-region),lower-affine,"
+         "convert-scf-to-cf,nvvm-attach-target{" +
+         target +
+         "},gpu.module(convert-gpu-to-nvvm,reconcile-unrealized-casts),"
+         "expand-strided-metadata,lower-affine,gpu-to-llvm,convert-to-llvm,"
+         "reconcile-unrealized-casts,gpu-module-to-binary{format=isa},"
+         "canonicalize,cse";
+}
+
+void mlir::hssm::buildLowerToNvvmPipeline(OpPassManager &pm,
+                                          const NvvmPipelineOptions &options) {
+  // Every stage is upstream but the hssm passes: a textual pipeline keeps the
+  // stages readable in one place, and -dump-pass-pipeline shows the same.
+  // Parsing it needs the passes registered, in tools that do not do so.
+  static std::once_flag registered;
+  std::call_once(registered, [] {
+    registerAllPasses();
+    registerHSSMPasses();
+  });
+  if (failed(parsePassPipeline(lowerToNvvmPipelineText(options), pm)))
+    llvm::report_fatal_error("hssm-lower-to-nvvm: bad pipeline text");
+}
+
 void mlir::hssm::registerHSSMPipelines() {
+  PassPipelineRegistration<NvvmPipelineOptions>(
+      "hssm-lower-to-nvvm",
+      "Lowers hssm ops to GPU kernels, NVVM and PTX (in gpu.binary ops), and "
+      "host code to the LLVM dialect calling the runtime",
+      [](OpPassManager &pm, const NvvmPipelineOptions &options) {
+        buildLowerToNvvmPipeline(pm, options);
+      });
   PassPipelineRegistration<>(
       "hssm-lower-to-cpu",
       "Lowers hssm ops to loops and then to the LLVM dialect for the host",

@@ -11,6 +11,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassOptions.h"
 
 namespace mlir {
 class RewritePatternSet;
@@ -31,19 +32,30 @@ void populateScanToLoopsPatterns(RewritePatternSet &patterns);
 void populateLinearToLoopsPatterns(RewritePatternSet &patterns);
 void populateElementwiseToLoopsPatterns(RewritePatternSet &patterns);
 
-/// Options of the CPU and GPU pipelines.
-struct CpuPipelineOptions {};
-struct NvvmPipelineOptions {
-  std::string chip = "sm_90";
-  std::string features = "+ptx80";
-  unsigned optLevel = 3;
+/// Options of `hssm-lower-to-nvvm`.
+struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
+  Option<std::string> chip{*this, "chip", llvm::cl::desc("Target SM"),
+                           llvm::cl::init("sm_90")};
+  Option<std::string> features{*this, "features",
+                               llvm::cl::desc("PTX features"),
+                               llvm::cl::init("+ptx80")};
+  Option<unsigned> optLevel{*this, "opt-level",
+                            llvm::cl::desc("LLVM optimization level"),
+                            llvm::cl::init(3)};
+  Option<int64_t> blockSize{
+      *this, "block-size",
+      llvm::cl::desc("Threads per block along channels/columns"),
+      llvm::cl::init(128)};
 };
 
 /// hssm -> LLVM dialect for the host (the JIT's and CI's path).
 void buildLowerToCpuPipeline(OpPassManager &pm);
-/// hssm -> gpu kernels -> NVVM -> PTX in a gpu.binary, host code -> LLVM.
+/// hssm -> gpu kernels -> NVVM -> PTX in a gpu.binary, host code -> LLVM
+/// calling the runtime's mgpu* functions.
 void buildLowerToNvvmPipeline(OpPassManager &pm,
                               const NvvmPipelineOptions &options);
+/// The same pipeline as pass-pipeline text (for tests and tools).
+std::string lowerToNvvmPipelineText(const NvvmPipelineOptions &options);
 /// Registers `hssm-lower-to-cpu` and `hssm-lower-to-nvvm`.
 void registerHSSMPipelines();
 

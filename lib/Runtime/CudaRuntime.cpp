@@ -1,0 +1,469 @@
+//===- CudaRuntime.cpp - Context, memory and mgpu* entry points -----------===//
+//
+// The `mgpu*` functions at the end of this file are called by host code that
+// MLIR 22's gpu-to-llvm lowering and gpu.binary translation emit (module
+// loads from global constructors, launches, streams, allocations). Their
+// signatures must match MLIR 22's exactly: a mismatch is not diagnosed by any
+// compiler or linker and corrupts arguments at run time. A test pins them
+// against the LLVM IR that MLIR 22 emits.
+//
+// Compiled code ignores what these functions return, so instead of printing
+// or aborting they record the first failure, with the driver call and the
+// CUDA error named, for cuda::takeError() to hand back to the caller.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hssm/Runtime/Cuda.h"
+
+#include <cuda.h>
+
+#include <climits>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+using namespace hssm;
+
+namespace {
+
+/// The process-wide context of device 0. Function-local so that it is
+/// initialized before use even from other translation units' global
+/// constructors (compiled code loads its modules from those).
+struct ContextState {
+  std::mutex mutex;
+  bool tried = false;
+  Status status;
+  CUdevice device = 0;
+  CUcontext context = nullptr;
+};
+
+ContextState &contextState() {
+  // Never destroyed: global destructors of compiled code still unload modules.
+  static ContextState *state = new ContextState();
+  return *state;
+}
+
+/// The first failure of an mgpu* entry point since the last takeError().
+struct ErrorRecord {
+  std::mutex mutex;
+  std::optional<std::string> first;
+};
+
+ErrorRecord &errorRecord() {
+  static ErrorRecord *record = new ErrorRecord();
+  return *record;
+}
+
+/// The context this thread last made current, so that the hot path (a launch)
+/// does not call cuCtxSetCurrent every time.
+thread_local CUcontext currentOnThread = nullptr;
+
+} // namespace
+
+/// "CUDA_ERROR_OUT_OF_MEMORY (out of memory)".
+static std::string describe(CUresult result) {
+  const char *name = nullptr;
+  const char *text = nullptr;
+  if (cuGetErrorName(result, &name) != CUDA_SUCCESS || !name)
+    return "CUresult " + std::to_string(static_cast<int>(result)) +
+           " (unknown error code)";
+  if (cuGetErrorString(result, &text) != CUDA_SUCCESS || !text)
+    text = "no description";
+  return std::string(name) + " (" + text + ")";
+}
+
+/// The error for a failed driver call; `call` names it with its arguments.
+static Status failure(const std::string &call, CUresult result) {
+  return Status::error(call + " failed: " + describe(result));
+}
+
+/// Keeps `s` if it is the first failure since the last take; returns s.ok().
+static bool note(const Status &s) {
+  if (s.ok())
+    return true;
+  ErrorRecord &record = errorRecord();
+  std::lock_guard<std::mutex> lock(record.mutex);
+  if (!record.first)
+    record.first = s.message();
+  return false;
+}
+
+static Status initOnce(ContextState &state) {
+  if (CUresult r = cuInit(0))
+    return failure("cuInit", r);
+  int count = 0;
+  if (CUresult r = cuDeviceGetCount(&count))
+    return failure("cuDeviceGetCount", r);
+  if (count == 0)
+    return Status::error("no CUDA device found");
+  if (CUresult r = cuDeviceGet(&state.device, 0))
+    return failure("cuDeviceGet(0)", r);
+  // The primary context is the one cuBLAS and any cudart code in the process
+  // share. It is retained for the life of the process on purpose: compiled
+  // code unloads its modules from global destructors.
+  if (CUresult r = cuDevicePrimaryCtxRetain(&state.context, state.device))
+    return failure("cuDevicePrimaryCtxRetain(device 0)", r);
+  return Status::success();
+}
+
+Status cuda::init() {
+  ContextState &state = contextState();
+  CUcontext context;
+  {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    if (!state.tried) {
+      state.tried = true;
+      state.status = initOnce(state);
+    }
+    if (!state.status.ok())
+      return state.status;
+    context = state.context;
+  }
+  // A context is current per thread; each new thread needs it set.
+  if (currentOnThread != context) {
+    if (CUresult r = cuCtxSetCurrent(context))
+      return failure("cuCtxSetCurrent", r);
+    currentOnThread = context;
+  }
+  return Status::success();
+}
+
+bool cuda::available() { return init().ok(); }
+
+std::string cuda::deviceName() {
+  if (!init().ok())
+    return "";
+  char name[256] = {};
+  if (cuDeviceGetName(name, sizeof(name), contextState().device) !=
+      CUDA_SUCCESS)
+    return "";
+  return name;
+}
+
+static CUdeviceptr devicePtr(const void *ptr) {
+  return reinterpret_cast<CUdeviceptr>(ptr);
+}
+
+Status cuda::allocate(size_t bytes, void **ptr) {
+  *ptr = nullptr;
+  if (bytes == 0)
+    return Status::success();
+  if (Status s = init(); !s.ok())
+    return s;
+  CUdeviceptr dptr = 0;
+  if (CUresult r = cuMemAlloc(&dptr, bytes))
+    return failure("cuMemAlloc(" + std::to_string(bytes) + " bytes)", r);
+  *ptr = reinterpret_cast<void *>(dptr);
+  return Status::success();
+}
+
+Status cuda::release(void *ptr) {
+  if (!ptr)
+    return Status::success();
+  if (Status s = init(); !s.ok())
+    return s;
+  if (CUresult r = cuMemFree(devicePtr(ptr)))
+    return failure("cuMemFree", r);
+  return Status::success();
+}
+
+Status cuda::copyToDevice(void *dst, const void *src, size_t bytes) {
+  if (bytes == 0)
+    return Status::success();
+  if (Status s = init(); !s.ok())
+    return s;
+  if (CUresult r = cuMemcpyHtoD(devicePtr(dst), src, bytes))
+    return failure("cuMemcpyHtoD(" + std::to_string(bytes) + " bytes)", r);
+  return Status::success();
+}
+
+Status cuda::copyToHost(void *dst, const void *src, size_t bytes) {
+  if (bytes == 0)
+    return Status::success();
+  if (Status s = init(); !s.ok())
+    return s;
+  if (CUresult r = cuMemcpyDtoH(dst, devicePtr(src), bytes))
+    return failure("cuMemcpyDtoH(" + std::to_string(bytes) + " bytes)", r);
+  return Status::success();
+}
+
+Status cuda::memsetZero(void *ptr, size_t bytes) {
+  if (bytes == 0)
+    return Status::success();
+  if (Status s = init(); !s.ok())
+    return s;
+  if (CUresult r = cuMemsetD8(devicePtr(ptr), 0, bytes))
+    return failure("cuMemsetD8(" + std::to_string(bytes) + " bytes)", r);
+  return Status::success();
+}
+
+Status cuda::synchronize() {
+  if (Status s = init(); !s.ok())
+    return s;
+  if (CUresult r = cuCtxSynchronize())
+    return failure("cuCtxSynchronize", r);
+  return Status::success();
+}
+
+Status cuda::takeError() {
+  ErrorRecord &record = errorRecord();
+  std::lock_guard<std::mutex> lock(record.mutex);
+  if (!record.first)
+    return Status::success();
+  Status s = Status::error(std::move(*record.first));
+  record.first.reset();
+  return s;
+}
+
+//===----------------------------------------------------------------------===//
+// The mgpu* entry points of MLIR 22 (see the top of the file).
+//===----------------------------------------------------------------------===//
+
+/// Records a failed driver call; returns whether `result` is success.
+static bool noteCall(CUresult result, const char *call) {
+  if (result == CUDA_SUCCESS)
+    return true;
+  return note(failure(call, result));
+}
+
+static CUstream asStream(void *stream) {
+  return static_cast<CUstream>(stream);
+}
+
+extern "C" void *mgpuStreamCreate() {
+  CUstream stream = nullptr;
+  if (!note(cuda::init()) ||
+      !noteCall(cuStreamCreate(&stream, CU_STREAM_DEFAULT), "cuStreamCreate"))
+    return nullptr;
+  return stream;
+}
+
+extern "C" void mgpuStreamDestroy(void *stream) {
+  if (stream && note(cuda::init()))
+    noteCall(cuStreamDestroy(asStream(stream)), "cuStreamDestroy");
+}
+
+extern "C" void mgpuStreamSynchronize(void *stream) {
+  // Kernel faults surface here, at the first synchronization after them.
+  if (note(cuda::init()))
+    noteCall(cuStreamSynchronize(asStream(stream)), "cuStreamSynchronize");
+}
+
+extern "C" void mgpuStreamWaitEvent(void *stream, void *event) {
+  if (note(cuda::init()))
+    noteCall(cuStreamWaitEvent(asStream(stream), static_cast<CUevent>(event),
+                               0),
+             "cuStreamWaitEvent");
+}
+
+extern "C" void *mgpuEventCreate() {
+  CUevent event = nullptr;
+  if (!note(cuda::init()) ||
+      !noteCall(cuEventCreate(&event, CU_EVENT_DISABLE_TIMING),
+                "cuEventCreate"))
+    return nullptr;
+  return event;
+}
+
+extern "C" void mgpuEventDestroy(void *event) {
+  if (event && note(cuda::init()))
+    noteCall(cuEventDestroy(static_cast<CUevent>(event)), "cuEventDestroy");
+}
+
+extern "C" void mgpuEventSynchronize(void *event) {
+  if (note(cuda::init()))
+    noteCall(cuEventSynchronize(static_cast<CUevent>(event)),
+             "cuEventSynchronize");
+}
+
+extern "C" void mgpuEventRecord(void *event, void *stream) {
+  if (note(cuda::init()))
+    noteCall(cuEventRecord(static_cast<CUevent>(event), asStream(stream)),
+             "cuEventRecord");
+}
+
+extern "C" void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/,
+                              bool isHostShared) {
+  // A zero-size gpu.alloc is legal (an empty batch) and needs no memory.
+  if (sizeBytes == 0 || !note(cuda::init()))
+    return nullptr;
+  CUdeviceptr ptr = 0;
+  CUresult r = isHostShared ? cuMemAllocManaged(&ptr, sizeBytes,
+                                                CU_MEM_ATTACH_GLOBAL)
+                            : cuMemAlloc(&ptr, sizeBytes);
+  if (r != CUDA_SUCCESS) {
+    note(failure(std::string(isHostShared ? "cuMemAllocManaged("
+                                          : "cuMemAlloc(") +
+                     std::to_string(sizeBytes) + " bytes)",
+                 r));
+    return nullptr;
+  }
+  return reinterpret_cast<void *>(ptr);
+}
+
+extern "C" void mgpuMemFree(void *ptr, void * /*stream*/) {
+  // As MLIR's own wrappers do: cuMemFree waits for work using the memory.
+  if (ptr && note(cuda::init()))
+    noteCall(cuMemFree(devicePtr(ptr)), "cuMemFree");
+}
+
+extern "C" void mgpuMemcpy(void *dst, void *src, size_t sizeBytes,
+                           void *stream) {
+  if (sizeBytes == 0 || !note(cuda::init()))
+    return;
+  if (CUresult r = cuMemcpyAsync(devicePtr(dst), devicePtr(src), sizeBytes,
+                                 asStream(stream)))
+    note(failure("cuMemcpyAsync(" + std::to_string(sizeBytes) + " bytes)", r));
+}
+
+extern "C" void mgpuMemset32(void *dst, unsigned int value, size_t count,
+                             void *stream) {
+  if (count == 0 || !note(cuda::init()))
+    return;
+  if (CUresult r =
+          cuMemsetD32Async(devicePtr(dst), value, count, asStream(stream)))
+    note(failure("cuMemsetD32Async(" + std::to_string(count) + " elements)",
+                 r));
+}
+
+extern "C" void mgpuMemset16(void *dst, unsigned short value, size_t count,
+                             void *stream) {
+  if (count == 0 || !note(cuda::init()))
+    return;
+  if (CUresult r =
+          cuMemsetD16Async(devicePtr(dst), value, count, asStream(stream)))
+    note(failure("cuMemsetD16Async(" + std::to_string(count) + " elements)",
+                 r));
+}
+
+/// Loads a cubin, fatbin or NUL-terminated PTX image, collecting the driver
+/// JIT's logs so that a failure says why (ptxas messages, a PTX version the
+/// driver does not know, ...). `optLevel` < 0 leaves the driver's default.
+static void *loadModule(const void *image, const std::string &what,
+                        int optLevel) {
+  if (!note(cuda::init()))
+    return nullptr;
+  if (!image) {
+    note(Status::error("cuModuleLoadDataEx(" + what + "): no image"));
+    return nullptr;
+  }
+  std::vector<char> errorLog(16384, '\0'), infoLog(16384, '\0');
+  std::vector<CUjit_option> options = {
+      CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
+      CU_JIT_INFO_LOG_BUFFER, CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES};
+  // Option values are passed as pointer-sized integers by the driver API.
+  std::vector<void *> values = {
+      errorLog.data(), reinterpret_cast<void *>(errorLog.size() - 1),
+      infoLog.data(), reinterpret_cast<void *>(infoLog.size() - 1)};
+  if (optLevel >= 0) {
+    options.push_back(CU_JIT_OPTIMIZATION_LEVEL);
+    values.push_back(
+        reinterpret_cast<void *>(static_cast<uintptr_t>(optLevel)));
+  }
+  CUmodule module = nullptr;
+  CUresult r = cuModuleLoadDataEx(&module, image,
+                                  static_cast<unsigned>(options.size()),
+                                  options.data(), values.data());
+  if (r != CUDA_SUCCESS) {
+    std::string message = "cuModuleLoadDataEx(" + what + ") failed: " +
+                          describe(r);
+    if (errorLog[0])
+      message += "; JIT error log: " + std::string(errorLog.data());
+    if (infoLog[0])
+      message += "; JIT info log: " + std::string(infoLog.data());
+    note(Status::error(message));
+    return nullptr;
+  }
+  return module;
+}
+
+extern "C" void *mgpuModuleLoad(void *data, size_t gpuBlobSize) {
+  return loadModule(data, std::to_string(gpuBlobSize) + "-byte GPU binary",
+                    -1);
+}
+
+extern "C" void *mgpuModuleLoadJIT(void *data, int optLevel) {
+  // The driver accepts levels 0..4; anything else keeps its default (4).
+  return loadModule(data, "PTX, optimization level " + std::to_string(optLevel),
+                    optLevel >= 0 && optLevel <= 4 ? optLevel : -1);
+}
+
+extern "C" void mgpuModuleUnload(void *module) {
+  // A module whose load failed is null; its failure is already recorded.
+  if (module && note(cuda::init()))
+    noteCall(cuModuleUnload(static_cast<CUmodule>(module)), "cuModuleUnload");
+}
+
+extern "C" void *mgpuModuleGetFunction(void *module, const char *name) {
+  std::string quoted = std::string("\"") + (name ? name : "") + "\"";
+  if (!module) {
+    note(Status::error("mgpuModuleGetFunction(" + quoted +
+                       "): the module is null (its load failed)"));
+    return nullptr;
+  }
+  if (!note(cuda::init()))
+    return nullptr;
+  CUfunction function = nullptr;
+  if (CUresult r =
+          cuModuleGetFunction(&function, static_cast<CUmodule>(module), name)) {
+    note(failure("cuModuleGetFunction(" + quoted + ")", r));
+    return nullptr;
+  }
+  return function;
+}
+
+extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX,
+                                 intptr_t gridY, intptr_t gridZ,
+                                 intptr_t blockX, intptr_t blockY,
+                                 intptr_t blockZ, int32_t smem, void *stream,
+                                 void **params, void **extra,
+                                 size_t /*paramsCount*/) {
+  auto dims = [&] {
+    return "grid (" + std::to_string(gridX) + ", " + std::to_string(gridY) +
+           ", " + std::to_string(gridZ) + "), block (" +
+           std::to_string(blockX) + ", " + std::to_string(blockY) + ", " +
+           std::to_string(blockZ) + "), " + std::to_string(smem) +
+           " bytes of shared memory";
+  };
+  if (!function) {
+    note(Status::error("mgpuLaunchKernel(" + dims() +
+                       "): the kernel function is null (its module load or "
+                       "lookup failed)"));
+    return;
+  }
+  for (intptr_t d : {gridX, gridY, gridZ, blockX, blockY, blockZ})
+    if (d < 0 || d > static_cast<intptr_t>(UINT_MAX)) {
+      note(Status::error("mgpuLaunchKernel(" + dims() +
+                         "): a dimension is out of range"));
+      return;
+    }
+  // Grid sizes come from batch counts, which may be zero (no decodes in this
+  // step); an empty grid does nothing, where the driver would reject it.
+  if (gridX == 0 || gridY == 0 || gridZ == 0)
+    return;
+  if (smem < 0) {
+    note(Status::error("mgpuLaunchKernel(" + dims() +
+                       "): negative shared memory size"));
+    return;
+  }
+  if (!note(cuda::init()))
+    return;
+  CUfunction f = static_cast<CUfunction>(function);
+  // Beyond 48 KiB a kernel must opt in to dynamic shared memory.
+  if (smem > 48 * 1024) {
+    if (CUresult r = cuFuncSetAttribute(
+            f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem)) {
+      note(failure("cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES, " +
+                       std::to_string(smem) + ")",
+                   r));
+      return;
+    }
+  }
+  if (CUresult r = cuLaunchKernel(
+          f, static_cast<unsigned>(gridX), static_cast<unsigned>(gridY),
+          static_cast<unsigned>(gridZ), static_cast<unsigned>(blockX),
+          static_cast<unsigned>(blockY), static_cast<unsigned>(blockZ),
+          static_cast<unsigned>(smem), asStream(stream), params, extra))
+    note(failure("cuLaunchKernel(" + dims() + ")", r));
+}
