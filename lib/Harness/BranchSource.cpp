@@ -66,3 +66,45 @@ std::string hssm::historyBranchSource(const BranchConfig &c,
   os << "\n  return\n}\n";
   return os.str();
 }
+
+std::string hssm::branchConfigKey(const BranchConfig &c) {
+  std::ostringstream os;
+  os << "hd" << c.hd << "_d" << c.d << "_n" << c.n << "_r" << c.r << "_w"
+     << c.w << "_" << dtypeName(c.act) << "_" << dtypeName(c.convState) << "_"
+     << dtypeName(c.ssmState) << "_" << branchModeName(c.mode) << "_pad"
+     << c.padSlotId;
+  return os.str();
+}
+
+std::vector<BranchConfig> hssm::branchTestConfigs() {
+  BranchConfig base; // mamba-130m, f32, mamba1
+  std::vector<BranchConfig> configs;
+  for (DType act : {DType::F32, DType::F16, DType::BF16})
+    for (DType conv : {DType::F32, DType::F16, DType::BF16})
+      for (DType ssm : {DType::F32, DType::F16, DType::BF16}) {
+        BranchConfig c = base;
+        c.act = act;
+        c.convState = conv;
+        c.ssmState = ssm;
+        configs.push_back(c);
+      }
+  for (int64_t w : {2, 3, 5}) {
+    BranchConfig c = base;
+    c.w = w;
+    configs.push_back(c);
+  }
+  for (int64_t n : {1, 256}) {
+    BranchConfig c = base;
+    c.n = n;
+    configs.push_back(c);
+  }
+  for (BranchMode m : {BranchMode::Zero, BranchMode::PrefixSum}) {
+    BranchConfig c = base;
+    c.mode = m;
+    configs.push_back(c);
+  }
+  BranchConfig pad0 = base;
+  pad0.padSlotId = 0;
+  configs.push_back(pad0);
+  return configs;
+}

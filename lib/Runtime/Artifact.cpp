@@ -25,8 +25,7 @@ static std::string lastDlError() {
   return e ? e : "unknown dynamic loader error";
 }
 
-Status Artifact::load(const std::string &path,
-                      std::unique_ptr<Artifact> &out) {
+Status Artifact::load(const std::string &path, std::unique_ptr<Artifact> &out) {
   // Errors recorded before belong to someone else; after dlopen, what is
   // recorded comes from the artifact's constructors (its module loads).
   (void)cuda::takeError();
@@ -62,8 +61,8 @@ Status Artifact::function(const std::string &name, Invoker &out) const {
   std::vector<ArgSpec> specs;
   if (Status s = parseSignature(static_cast<const char *>(signatureSym), specs);
       !s.ok())
-    return Status::error("hssm artifact: function '" + name + "' in '" +
-                         path + "': " + s.message());
+    return Status::error("hssm artifact: function '" + name + "' in '" + path +
+                         "': " + s.message());
 
   Entry entry = reinterpret_cast<Entry>(entrySym);
   std::shared_ptr<void> keepLoaded = handle;
@@ -95,8 +94,7 @@ std::vector<std::string> Artifact::functions() const {
   // tables, so read the defined symbols of the file's .dynsym instead.
   std::vector<std::string> names;
   struct link_map *map = nullptr;
-  if (dlinfo(handle.get(), RTLD_DI_LINKMAP, &map) != 0 || !map ||
-      !map->l_name)
+  if (dlinfo(handle.get(), RTLD_DI_LINKMAP, &map) != 0 || !map || !map->l_name)
     return names;
   std::ifstream file(map->l_name, std::ios::binary);
   Elf64_Ehdr header;

@@ -227,9 +227,7 @@ static bool noteCall(CUresult result, const char *call) {
   return note(failure(call, result));
 }
 
-static CUstream asStream(void *stream) {
-  return static_cast<CUstream>(stream);
-}
+static CUstream asStream(void *stream) { return static_cast<CUstream>(stream); }
 
 extern "C" void *mgpuStreamCreate() {
   CUstream stream = nullptr;
@@ -252,9 +250,9 @@ extern "C" void mgpuStreamSynchronize(void *stream) {
 
 extern "C" void mgpuStreamWaitEvent(void *stream, void *event) {
   if (note(cuda::init()))
-    noteCall(cuStreamWaitEvent(asStream(stream), static_cast<CUevent>(event),
-                               0),
-             "cuStreamWaitEvent");
+    noteCall(
+        cuStreamWaitEvent(asStream(stream), static_cast<CUevent>(event), 0),
+        "cuStreamWaitEvent");
 }
 
 extern "C" void *mgpuEventCreate() {
@@ -289,14 +287,14 @@ extern "C" void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/,
   if (sizeBytes == 0 || !note(cuda::init()))
     return nullptr;
   CUdeviceptr ptr = 0;
-  CUresult r = isHostShared ? cuMemAllocManaged(&ptr, sizeBytes,
-                                                CU_MEM_ATTACH_GLOBAL)
-                            : cuMemAlloc(&ptr, sizeBytes);
+  CUresult r = isHostShared
+                   ? cuMemAllocManaged(&ptr, sizeBytes, CU_MEM_ATTACH_GLOBAL)
+                   : cuMemAlloc(&ptr, sizeBytes);
   if (r != CUDA_SUCCESS) {
-    note(failure(std::string(isHostShared ? "cuMemAllocManaged("
-                                          : "cuMemAlloc(") +
-                     std::to_string(sizeBytes) + " bytes)",
-                 r));
+    note(failure(
+        std::string(isHostShared ? "cuMemAllocManaged(" : "cuMemAlloc(") +
+            std::to_string(sizeBytes) + " bytes)",
+        r));
     return nullptr;
   }
   return reinterpret_cast<void *>(ptr);
@@ -323,8 +321,8 @@ extern "C" void mgpuMemset32(void *dst, unsigned int value, size_t count,
     return;
   if (CUresult r =
           cuMemsetD32Async(devicePtr(dst), value, count, asStream(stream)))
-    note(failure("cuMemsetD32Async(" + std::to_string(count) + " elements)",
-                 r));
+    note(
+        failure("cuMemsetD32Async(" + std::to_string(count) + " elements)", r));
 }
 
 extern "C" void mgpuMemset16(void *dst, unsigned short value, size_t count,
@@ -333,8 +331,8 @@ extern "C" void mgpuMemset16(void *dst, unsigned short value, size_t count,
     return;
   if (CUresult r =
           cuMemsetD16Async(devicePtr(dst), value, count, asStream(stream)))
-    note(failure("cuMemsetD16Async(" + std::to_string(count) + " elements)",
-                 r));
+    note(
+        failure("cuMemsetD16Async(" + std::to_string(count) + " elements)", r));
 }
 
 /// Loads a cubin, fatbin or NUL-terminated PTX image, collecting the driver
@@ -362,12 +360,12 @@ static void *loadModule(const void *image, const std::string &what,
         reinterpret_cast<void *>(static_cast<uintptr_t>(optLevel)));
   }
   CUmodule module = nullptr;
-  CUresult r = cuModuleLoadDataEx(&module, image,
-                                  static_cast<unsigned>(options.size()),
-                                  options.data(), values.data());
+  CUresult r =
+      cuModuleLoadDataEx(&module, image, static_cast<unsigned>(options.size()),
+                         options.data(), values.data());
   if (r != CUDA_SUCCESS) {
-    std::string message = "cuModuleLoadDataEx(" + what + ") failed: " +
-                          describe(r);
+    std::string message =
+        "cuModuleLoadDataEx(" + what + ") failed: " + describe(r);
     if (errorLog[0])
       message += "; JIT error log: " + std::string(errorLog.data());
     if (infoLog[0])
@@ -379,8 +377,7 @@ static void *loadModule(const void *image, const std::string &what,
 }
 
 extern "C" void *mgpuModuleLoad(void *data, size_t gpuBlobSize) {
-  return loadModule(data, std::to_string(gpuBlobSize) + "-byte GPU binary",
-                    -1);
+  return loadModule(data, std::to_string(gpuBlobSize) + "-byte GPU binary", -1);
 }
 
 extern "C" void *mgpuModuleLoadJIT(void *data, int optLevel) {
@@ -413,11 +410,10 @@ extern "C" void *mgpuModuleGetFunction(void *module, const char *name) {
   return function;
 }
 
-extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX,
-                                 intptr_t gridY, intptr_t gridZ,
-                                 intptr_t blockX, intptr_t blockY,
-                                 intptr_t blockZ, int32_t smem, void *stream,
-                                 void **params, void **extra,
+extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
+                                 intptr_t gridZ, intptr_t blockX,
+                                 intptr_t blockY, intptr_t blockZ, int32_t smem,
+                                 void *stream, void **params, void **extra,
                                  size_t /*paramsCount*/) {
   auto dims = [&] {
     return "grid (" + std::to_string(gridX) + ", " + std::to_string(gridY) +

@@ -82,9 +82,9 @@ Invoker cuda::mirrorToDevice(Invoker deviceInvoker) {
     for (size_t i = 0; i < args.size(); ++i) {
       if (bytes[i] == 0)
         continue;
-      if (Status s = cuda::copyToHost(std::get<Buffer>(args[i]).data,
-                                      std::get<Buffer>(deviceArgs[i]).data,
-                                      bytes[i]);
+      if (Status s =
+              cuda::copyToHost(std::get<Buffer>(args[i]).data,
+                               std::get<Buffer>(deviceArgs[i]).data, bytes[i]);
           !s.ok())
         return s;
     }

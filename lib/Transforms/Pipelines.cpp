@@ -14,6 +14,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/FileSystem.h"
 
 #include <mutex>
 
@@ -39,12 +40,33 @@ void mlir::hssm::buildLowerToCpuPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
+std::string mlir::hssm::findLibdevice() {
+  std::vector<std::string> roots;
+  for (const char *var : {"CUDA_HOME", "CUDA_PATH", "CUDA_ROOT"})
+    if (const char *v = std::getenv(var))
+      roots.push_back(v);
+  roots.push_back("/usr/local/cuda");
+  roots.push_back("/usr/lib/cuda");
+  for (const std::string &root : roots) {
+    std::string path = root + "/nvvm/libdevice/libdevice.10.bc";
+    if (llvm::sys::fs::exists(path))
+      return path;
+  }
+  return "";
+}
+
 std::string
 mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
   std::string block = std::to_string(int64_t(options.blockSize));
   std::string target = "chip=" + options.chip + " features=" +
                        options.features +
                        " O=" + std::to_string(unsigned(options.optLevel));
+  // exp and log become libdevice calls; link it by path so that the PTX does
+  // not depend on how the environment names the CUDA toolkit.
+  std::string libdevice =
+      options.libdevice.empty() ? findLibdevice() : options.libdevice.getValue();
+  if (!libdevice.empty())
+    target += " l=" + libdevice;
   // The loops of hssm-lower-to-loops are scf.parallel over (row, channel):
   // tiles of 1 x block map the rows to blocks and the channels to threads.
   // gpu-async-region puts allocations and launches on streams, which the

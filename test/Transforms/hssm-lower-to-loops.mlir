@@ -426,14 +426,16 @@ func.func @combine(%a: memref<?x8xf32>, %s: memref<?x8xbf16>,
   return
 }
 
-// One parallel iteration per column: a running sum over [0, count), then
-// zeros over [count, T).
+// One parallel iteration per column (under a unit outer dimension that keeps
+// every loop nest (row, column)-shaped for the GPU tiling): a running sum over
+// [0, count), then zeros over [count, T).
 // CHECK-LABEL: func.func @prefix_sum(
 // CHECK-SAME: %[[X:[a-zA-Z0-9_]+]]: memref<?x8xbf16>, %[[N:[a-zA-Z0-9_]+]]: index, %[[O:[a-zA-Z0-9_]+]]: memref<?x8xf32>)
 // CHECK:      %[[C0:.*]] = arith.constant 0 : index
+// CHECK:      %[[C1:.*]] = arith.constant 1 : index
 // CHECK:      %[[T:.*]] = memref.dim %[[O]], %{{[a-z0-9_]+}} : memref<?x8xf32>
 // CHECK-NEXT: %[[HD:.*]] = arith.constant 8 : index
-// CHECK-NEXT: scf.parallel (%[[J:[a-z0-9_]+]]) = (%[[C0]]) to (%[[HD]]) step
+// CHECK-NEXT: scf.parallel (%{{[a-z0-9_]+}}, %[[J:[a-z0-9_]+]]) = (%[[C0]], %[[C0]]) to (%[[C1]], %[[HD]]) step
 // CHECK-NEXT:   %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK-NEXT:   scf.for %[[I:[a-z0-9_]+]] = %[[C0]] to %[[N]] step %{{[a-z0-9_]+}} iter_args(%[[ACC:[a-z0-9_]+]] = %[[ZERO]]) -> (f32) {
 // CHECK-NEXT:     %[[XV:.*]] = memref.load %[[X]][%[[I]], %[[J]]] : memref<?x8xbf16>

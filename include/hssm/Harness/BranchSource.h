@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace hssm {
 
@@ -38,6 +39,14 @@ struct BranchConfig {
 std::string historyBranchSource(const BranchConfig &config,
                                 const std::string &functionName =
                                     "history_branch");
+
+/// A file-name-safe key naming every field of a config, e.g.
+/// "hd768_d1536_n16_r48_w4_f32_f32_f32_mamba1_pad-1".
+std::string branchConfigKey(const BranchConfig &config);
+
+/// The configs the branch test cases (unittests/BranchCases.inc) compile:
+/// ahead-of-time test bundles build exactly these.
+std::vector<BranchConfig> branchTestConfigs();
 
 } // namespace hssm
 

@@ -78,20 +78,25 @@ HSSM_RUNTIME_EXPORT void *mgpuEventCreate();
 HSSM_RUNTIME_EXPORT void mgpuEventDestroy(void *event);
 HSSM_RUNTIME_EXPORT void mgpuEventSynchronize(void *event);
 HSSM_RUNTIME_EXPORT void mgpuEventRecord(void *event, void *stream);
-HSSM_RUNTIME_EXPORT void *mgpuMemAlloc(uint64_t sizeBytes, void *stream, bool isHostShared);
+HSSM_RUNTIME_EXPORT void *mgpuMemAlloc(uint64_t sizeBytes, void *stream,
+                                       bool isHostShared);
 HSSM_RUNTIME_EXPORT void mgpuMemFree(void *ptr, void *stream);
-HSSM_RUNTIME_EXPORT void mgpuMemcpy(void *dst, void *src, size_t sizeBytes, void *stream);
-HSSM_RUNTIME_EXPORT void mgpuMemset32(void *dst, unsigned int value, size_t count, void *stream);
-HSSM_RUNTIME_EXPORT void mgpuMemset16(void *dst, unsigned short value, size_t count,
-                  void *stream);
+HSSM_RUNTIME_EXPORT void mgpuMemcpy(void *dst, void *src, size_t sizeBytes,
+                                    void *stream);
+HSSM_RUNTIME_EXPORT void mgpuMemset32(void *dst, unsigned int value,
+                                      size_t count, void *stream);
+HSSM_RUNTIME_EXPORT void mgpuMemset16(void *dst, unsigned short value,
+                                      size_t count, void *stream);
 HSSM_RUNTIME_EXPORT void *mgpuModuleLoad(void *data, size_t gpuBlobSize);
 HSSM_RUNTIME_EXPORT void *mgpuModuleLoadJIT(void *data, int optLevel);
 HSSM_RUNTIME_EXPORT void mgpuModuleUnload(void *module);
 HSSM_RUNTIME_EXPORT void *mgpuModuleGetFunction(void *module, const char *name);
-HSSM_RUNTIME_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
-                      intptr_t gridZ, intptr_t blockX, intptr_t blockY,
-                      intptr_t blockZ, int32_t smem, void *stream,
-                      void **params, void **extra, size_t paramsCount);
+HSSM_RUNTIME_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
+                                          intptr_t gridY, intptr_t gridZ,
+                                          intptr_t blockX, intptr_t blockY,
+                                          intptr_t blockZ, int32_t smem,
+                                          void *stream, void **params,
+                                          void **extra, size_t paramsCount);
 }
 
 #endif // HSSM_RUNTIME_CUDA_H

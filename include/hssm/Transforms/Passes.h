@@ -42,6 +42,11 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
   Option<unsigned> optLevel{*this, "opt-level",
                             llvm::cl::desc("LLVM optimization level"),
                             llvm::cl::init(3)};
+  Option<std::string> libdevice{
+      *this, "libdevice",
+      llvm::cl::desc("libdevice bitcode to link (default: found in the CUDA "
+                     "toolkit)"),
+      llvm::cl::init("")};
   Option<int64_t> blockSize{
       *this, "block-size",
       llvm::cl::desc("Threads per block along channels/columns"),
@@ -54,6 +59,9 @@ void buildLowerToCpuPipeline(OpPassManager &pm);
 /// calling the runtime's mgpu* functions.
 void buildLowerToNvvmPipeline(OpPassManager &pm,
                               const NvvmPipelineOptions &options);
+/// libdevice.10.bc of the CUDA toolkit (CUDA_HOME, CUDA_PATH, CUDA_ROOT,
+/// /usr/local/cuda, /usr/lib/cuda), or "" when none is found.
+std::string findLibdevice();
 /// The same pipeline as pass-pipeline text (for tests and tools).
 std::string lowerToNvvmPipelineText(const NvvmPipelineOptions &options);
 /// Registers `hssm-lower-to-cpu` and `hssm-lower-to-nvvm`.

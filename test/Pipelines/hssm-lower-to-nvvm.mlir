@@ -1,0 +1,60 @@
+// The GPU pipeline, end to end to PTX (no GPU needed).
+// RUN: hssm-opt %s --hssm-lower-to-nvvm | FileCheck %s
+// RUN: hssm-opt %s --hssm-lower-to-nvvm="chip=sm_80 features=+ptx76 opt-level=1" | FileCheck %s --check-prefix=SM80
+
+// The kernels before translation: one gpu.module per kernel, NVVM inside.
+// RUN: hssm-opt %s --pass-pipeline="builtin.module(hssm-decompose{device-alloc=true},canonicalize,hssm-lower-to-loops,func.func(convert-linalg-to-parallel-loops,scf-parallel-loop-tiling{parallel-loop-tile-sizes=1,128 no-min-max-bounds=true},gpu-map-parallel-loops,convert-parallel-loops-to-gpu),gpu-kernel-outlining,func.func(gpu-async-region),lower-affine,convert-scf-to-cf,nvvm-attach-target{chip=sm_90 features=+ptx80 O=3},gpu.module(convert-gpu-to-nvvm,reconcile-unrealized-casts))" | FileCheck %s --check-prefix=KERNELS
+
+func.func @branch(%x: memref<?x16xf32>, %w_in: memref<64x16xf32>,
+                  %cw: memref<32x4xf32>, %cb: memref<32xf32>,
+                  %wx: memref<34x32xf32>, %wdt: memref<32x2xf32>,
+                  %bdt: memref<32xf32>, %A: memref<32x16xf32>,
+                  %D: memref<32xf32>, %wo: memref<16x32xf32>,
+                  %cs: memref<?x3x32xbf16>, %ss: memref<?x32x16xbf16>,
+                  %qsl: memref<?xi32>, %si: memref<?xi32>,
+                  %init: memref<?xi8>, %nd: index, %np: index, %npt: index,
+                  %o: memref<?x16xf32>) {
+  %b = hssm.batch query_start_loc(%qsl : memref<?xi32>)
+      state_indices(%si : memref<?xi32>) has_initial_state(%init : memref<?xi8>)
+      decodes(%nd, %nd) prefills(%np, %npt)
+  hssm.history_branch <mamba1> x(%x : memref<?x16xf32>)
+      in_proj(%w_in : memref<64x16xf32>)
+      conv(%cw : memref<32x4xf32>, %cb : memref<32xf32>)
+      x_proj(%wx : memref<34x32xf32>)
+      dt_proj(%wdt : memref<32x2xf32>, %bdt : memref<32xf32>)
+      A(%A : memref<32x16xf32>) D(%D : memref<32xf32>)
+      out_proj(%wo : memref<16x32xf32>)
+      state(%cs : memref<?x3x32xbf16>, %ss : memref<?x32x16xbf16>)
+      batch(%b) out(%o : memref<?x16xf32>)
+  return
+}
+
+// Host code: an LLVM function that launches the kernels and allocates the
+// fp32 temporaries on the device through the runtime.
+// CHECK-LABEL: llvm.func @branch(
+// CHECK: llvm.call @mgpuStreamCreate()
+// CHECK: llvm.call @mgpuMemAlloc(
+// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @branch_kernel::@branch_kernel blocks in
+// CHECK: llvm.call @mgpuMemFree(
+// CHECK: llvm.call @mgpuStreamSynchronize(
+// Eight kernels: in_proj, conv_update, conv1d, x_proj, dt_proj,
+// state_update, selective_scan, out_proj; each a PTX binary for sm_90 with
+// its entry, the scans using the exp2 unit and 16-bit loads of bf16 states.
+// CHECK-DAG: gpu.binary @branch_kernel  [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80", link = [{{.*}}libdevice.10.bc"]>, properties = {{.*}}, assembly = "{{.*}}.target sm_90
+// CHECK-DAG: .visible .entry branch_kernel(
+// CHECK-DAG: gpu.binary @branch_kernel_6  [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80"
+// CHECK-DAG: ex2.approx
+// CHECK-DAG: ld.global.b16
+// CHECK-NOT: gpu.binary @branch_kernel_7
+
+// SM80: #nvvm.target<O = 1, chip = "sm_80", features = "+ptx76"
+// SM80: .target sm_80
+
+// KERNELS-LABEL: gpu.module @branch_kernel
+// KERNELS: llvm.func @branch_kernel(
+// KERNELS-SAME: gpu.kernel
+// KERNELS: nvvm.read.ptx.sreg.ctaid.x
+// KERNELS: nvvm.read.ptx.sreg.tid.x
+// KERNELS-LABEL: gpu.module @branch_kernel_5
+// KERNELS: llvm.call @__nv_expf
+// KERNELS: llvm.intr.vector.reduce.fadd
