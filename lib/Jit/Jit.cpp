@@ -18,9 +18,13 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "llvm/Support/TargetSelect.h"
+
+#ifdef HSSM_HAVE_CUDA
+#include "hssm/Runtime/Cuda.h"
+#endif
 
 #include <functional>
 #include <map>
@@ -73,8 +77,27 @@ struct CompiledModule {
   std::unique_ptr<mlir::ExecutionEngine> engine;
 };
 
+/// The first error the CUDA runtime recorded (module loads and launches
+/// happen inside compiled code, which cannot return errors).
+static Status deviceError() {
+#ifdef HSSM_HAVE_CUDA
+  return hssm::cuda::takeError();
+#else
+  return Status::success();
+#endif
+}
+
+bool hssm::jit::targetAvailable(Target target) {
+#ifdef HSSM_HAVE_CUDA
+  return target == Target::Cpu || hssm::cuda::available();
+#else
+  return target == Target::Cpu;
+#endif
+}
+
 struct Function::Impl {
   std::shared_ptr<CompiledModule> engine;
+  bool onDevice = false;
   std::string name;
   std::vector<ArgSpec> args;
 };
@@ -91,8 +114,10 @@ struct Jit::Impl {
     registry.insert<mlir::hssm::HSSMDialect>();
     mlir::registerAllDialects(registry);
     mlir::registerAllExtensions(registry);
-    mlir::registerBuiltinDialectTranslation(registry);
-    mlir::registerLLVMDialectTranslation(registry);
+    // gpu.binary ops and the NVVM target need their translations too.
+    mlir::registerAllToLLVMIRTranslations(registry);
+    mlir::registerAllGPUToLLVMIRTranslations(registry);
+    mlir::NVVM::registerNVVMTargetInterfaceExternalModels(registry);
     return registry;
   }
   explicit Impl(Options options)
@@ -165,6 +190,9 @@ Status Jit::compile(const std::string &source, const std::string &name,
     llvm::raw_string_ostream os(key);
     module->print(os, mlir::OpPrintingFlags().printGenericOpForm());
   }
+  key += impl->options.target == Target::Cuda ? "\n// cuda " + impl->options.chip
+                                              : "\n// cpu";
+  spec->onDevice = impl->options.target == Target::Cuda;
   auto cached = impl->cache.find(key);
   if (cached != impl->cache.end()) {
     spec->engine = cached->second;
@@ -172,8 +200,19 @@ Status Jit::compile(const std::string &source, const std::string &name,
     return Status::success();
   }
 
+  bool cuda = impl->options.target == Target::Cuda;
+  if (!targetAvailable(impl->options.target))
+    return Status::error("hssm jit: the CUDA target needs a build with the "
+                         "CUDA runtime and a GPU; none was found");
   mlir::PassManager pm(&ctx);
-  mlir::hssm::buildLowerToCpuPipeline(pm);
+  if (cuda) {
+    mlir::hssm::NvvmPipelineOptions nvvm;
+    nvvm.chip = impl->options.chip;
+    nvvm.optLevel = impl->options.optLevel;
+    mlir::hssm::buildLowerToNvvmPipeline(pm, nvvm);
+  } else {
+    mlir::hssm::buildLowerToCpuPipeline(pm);
+  }
   if (mlir::failed(pm.run(*module)))
     return Status::error("hssm jit: lowering '" + name + "' failed:\n" +
                          diags.take("(no diagnostic)"));
@@ -188,6 +227,12 @@ Status Jit::compile(const std::string &source, const std::string &name,
     return Status::error("hssm jit: code generation failed: " +
                          llvm::toString(engine.takeError()));
   compiled->engine = std::move(*engine);
+  // Global constructors load the kernels (mgpuModuleLoadJIT).
+  (void)deviceError();
+  compiled->engine->initialize();
+  if (Status st = deviceError(); !st)
+    return Status::error("hssm jit: loading the kernels of '" + name +
+                         "' failed: " + st.message());
   // Materialize now, so that code generation errors surface here and the
   // first call is not the one that pays for it.
   if (auto entry = compiled->engine->lookupPacked(name); !entry)
@@ -222,10 +267,16 @@ Status Function::call(const std::vector<Arg> &args) const {
   PackedArgs packed;
   if (Status st = packArguments(impl->name, impl->args, args, packed); !st)
     return Status::error("hssm jit: " + st.message());
+  if (impl->onDevice)
+    (void)deviceError();
   llvm::Error err =
       impl->engine->engine->invokePacked(impl->name, packed.pointers);
   if (err)
     return Status::error("hssm jit: calling '" + impl->name +
                          "' failed: " + llvm::toString(std::move(err)));
+  if (impl->onDevice)
+    if (Status st = deviceError(); !st)
+      return Status::error("hssm jit: '" + impl->name +
+                           "' on the GPU: " + st.message());
   return Status::success();
 }

@@ -15,7 +15,7 @@
 
 #include "hssm/Runtime/Cuda.h"
 
-#include <cuda.h>
+#include "CudaDriver.h"
 
 #include <climits>
 #include <cstring>
@@ -65,10 +65,10 @@ thread_local CUcontext currentOnThread = nullptr;
 static std::string describe(CUresult result) {
   const char *name = nullptr;
   const char *text = nullptr;
-  if (cuGetErrorName(result, &name) != CUDA_SUCCESS || !name)
+  if (HSSM_CU(cuGetErrorName)(result, &name) != CUDA_SUCCESS || !name)
     return "CUresult " + std::to_string(static_cast<int>(result)) +
            " (unknown error code)";
-  if (cuGetErrorString(result, &text) != CUDA_SUCCESS || !text)
+  if (HSSM_CU(cuGetErrorString)(result, &text) != CUDA_SUCCESS || !text)
     text = "no description";
   return std::string(name) + " (" + text + ")";
 }
@@ -90,19 +90,21 @@ static bool note(const Status &s) {
 }
 
 static Status initOnce(ContextState &state) {
-  if (CUresult r = cuInit(0))
+  if (!cuda::detail::driver().error.empty())
+    return Status::error(cuda::detail::driver().error);
+  if (CUresult r = HSSM_CU(cuInit)(0))
     return failure("cuInit", r);
   int count = 0;
-  if (CUresult r = cuDeviceGetCount(&count))
+  if (CUresult r = HSSM_CU(cuDeviceGetCount)(&count))
     return failure("cuDeviceGetCount", r);
   if (count == 0)
     return Status::error("no CUDA device found");
-  if (CUresult r = cuDeviceGet(&state.device, 0))
+  if (CUresult r = HSSM_CU(cuDeviceGet)(&state.device, 0))
     return failure("cuDeviceGet(0)", r);
   // The primary context is the one cuBLAS and any cudart code in the process
   // share. It is retained for the life of the process on purpose: compiled
   // code unloads its modules from global destructors.
-  if (CUresult r = cuDevicePrimaryCtxRetain(&state.context, state.device))
+  if (CUresult r = HSSM_CU(cuDevicePrimaryCtxRetain)(&state.context, state.device))
     return failure("cuDevicePrimaryCtxRetain(device 0)", r);
   return Status::success();
 }
@@ -122,7 +124,7 @@ Status cuda::init() {
   }
   // A context is current per thread; each new thread needs it set.
   if (currentOnThread != context) {
-    if (CUresult r = cuCtxSetCurrent(context))
+    if (CUresult r = HSSM_CU(cuCtxSetCurrent)(context))
       return failure("cuCtxSetCurrent", r);
     currentOnThread = context;
   }
@@ -135,7 +137,7 @@ std::string cuda::deviceName() {
   if (!init().ok())
     return "";
   char name[256] = {};
-  if (cuDeviceGetName(name, sizeof(name), contextState().device) !=
+  if (HSSM_CU(cuDeviceGetName)(name, sizeof(name), contextState().device) !=
       CUDA_SUCCESS)
     return "";
   return name;
@@ -152,7 +154,7 @@ Status cuda::allocate(size_t bytes, void **ptr) {
   if (Status s = init(); !s.ok())
     return s;
   CUdeviceptr dptr = 0;
-  if (CUresult r = cuMemAlloc(&dptr, bytes))
+  if (CUresult r = HSSM_CU(cuMemAlloc)(&dptr, bytes))
     return failure("cuMemAlloc(" + std::to_string(bytes) + " bytes)", r);
   *ptr = reinterpret_cast<void *>(dptr);
   return Status::success();
@@ -163,7 +165,7 @@ Status cuda::release(void *ptr) {
     return Status::success();
   if (Status s = init(); !s.ok())
     return s;
-  if (CUresult r = cuMemFree(devicePtr(ptr)))
+  if (CUresult r = HSSM_CU(cuMemFree)(devicePtr(ptr)))
     return failure("cuMemFree", r);
   return Status::success();
 }
@@ -173,7 +175,7 @@ Status cuda::copyToDevice(void *dst, const void *src, size_t bytes) {
     return Status::success();
   if (Status s = init(); !s.ok())
     return s;
-  if (CUresult r = cuMemcpyHtoD(devicePtr(dst), src, bytes))
+  if (CUresult r = HSSM_CU(cuMemcpyHtoD)(devicePtr(dst), src, bytes))
     return failure("cuMemcpyHtoD(" + std::to_string(bytes) + " bytes)", r);
   return Status::success();
 }
@@ -183,7 +185,7 @@ Status cuda::copyToHost(void *dst, const void *src, size_t bytes) {
     return Status::success();
   if (Status s = init(); !s.ok())
     return s;
-  if (CUresult r = cuMemcpyDtoH(dst, devicePtr(src), bytes))
+  if (CUresult r = HSSM_CU(cuMemcpyDtoH)(dst, devicePtr(src), bytes))
     return failure("cuMemcpyDtoH(" + std::to_string(bytes) + " bytes)", r);
   return Status::success();
 }
@@ -193,7 +195,7 @@ Status cuda::memsetZero(void *ptr, size_t bytes) {
     return Status::success();
   if (Status s = init(); !s.ok())
     return s;
-  if (CUresult r = cuMemsetD8(devicePtr(ptr), 0, bytes))
+  if (CUresult r = HSSM_CU(cuMemsetD8)(devicePtr(ptr), 0, bytes))
     return failure("cuMemsetD8(" + std::to_string(bytes) + " bytes)", r);
   return Status::success();
 }
@@ -201,7 +203,7 @@ Status cuda::memsetZero(void *ptr, size_t bytes) {
 Status cuda::synchronize() {
   if (Status s = init(); !s.ok())
     return s;
-  if (CUresult r = cuCtxSynchronize())
+  if (CUresult r = HSSM_CU(cuCtxSynchronize)())
     return failure("cuCtxSynchronize", r);
   return Status::success();
 }
@@ -232,33 +234,33 @@ static CUstream asStream(void *stream) { return static_cast<CUstream>(stream); }
 extern "C" void *mgpuStreamCreate() {
   CUstream stream = nullptr;
   if (!note(cuda::init()) ||
-      !noteCall(cuStreamCreate(&stream, CU_STREAM_DEFAULT), "cuStreamCreate"))
+      !noteCall(HSSM_CU(cuStreamCreate)(&stream, CU_STREAM_DEFAULT), "cuStreamCreate"))
     return nullptr;
   return stream;
 }
 
 extern "C" void mgpuStreamDestroy(void *stream) {
   if (stream && note(cuda::init()))
-    noteCall(cuStreamDestroy(asStream(stream)), "cuStreamDestroy");
+    noteCall(HSSM_CU(cuStreamDestroy)(asStream(stream)), "cuStreamDestroy");
 }
 
 extern "C" void mgpuStreamSynchronize(void *stream) {
   // Kernel faults surface here, at the first synchronization after them.
   if (note(cuda::init()))
-    noteCall(cuStreamSynchronize(asStream(stream)), "cuStreamSynchronize");
+    noteCall(HSSM_CU(cuStreamSynchronize)(asStream(stream)), "cuStreamSynchronize");
 }
 
 extern "C" void mgpuStreamWaitEvent(void *stream, void *event) {
   if (note(cuda::init()))
     noteCall(
-        cuStreamWaitEvent(asStream(stream), static_cast<CUevent>(event), 0),
+        HSSM_CU(cuStreamWaitEvent)(asStream(stream), static_cast<CUevent>(event), 0),
         "cuStreamWaitEvent");
 }
 
 extern "C" void *mgpuEventCreate() {
   CUevent event = nullptr;
   if (!note(cuda::init()) ||
-      !noteCall(cuEventCreate(&event, CU_EVENT_DISABLE_TIMING),
+      !noteCall(HSSM_CU(cuEventCreate)(&event, CU_EVENT_DISABLE_TIMING),
                 "cuEventCreate"))
     return nullptr;
   return event;
@@ -266,18 +268,18 @@ extern "C" void *mgpuEventCreate() {
 
 extern "C" void mgpuEventDestroy(void *event) {
   if (event && note(cuda::init()))
-    noteCall(cuEventDestroy(static_cast<CUevent>(event)), "cuEventDestroy");
+    noteCall(HSSM_CU(cuEventDestroy)(static_cast<CUevent>(event)), "cuEventDestroy");
 }
 
 extern "C" void mgpuEventSynchronize(void *event) {
   if (note(cuda::init()))
-    noteCall(cuEventSynchronize(static_cast<CUevent>(event)),
+    noteCall(HSSM_CU(cuEventSynchronize)(static_cast<CUevent>(event)),
              "cuEventSynchronize");
 }
 
 extern "C" void mgpuEventRecord(void *event, void *stream) {
   if (note(cuda::init()))
-    noteCall(cuEventRecord(static_cast<CUevent>(event), asStream(stream)),
+    noteCall(HSSM_CU(cuEventRecord)(static_cast<CUevent>(event), asStream(stream)),
              "cuEventRecord");
 }
 
@@ -288,8 +290,8 @@ extern "C" void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/,
     return nullptr;
   CUdeviceptr ptr = 0;
   CUresult r = isHostShared
-                   ? cuMemAllocManaged(&ptr, sizeBytes, CU_MEM_ATTACH_GLOBAL)
-                   : cuMemAlloc(&ptr, sizeBytes);
+                   ? HSSM_CU(cuMemAllocManaged)(&ptr, sizeBytes, CU_MEM_ATTACH_GLOBAL)
+                   : HSSM_CU(cuMemAlloc)(&ptr, sizeBytes);
   if (r != CUDA_SUCCESS) {
     note(failure(
         std::string(isHostShared ? "cuMemAllocManaged(" : "cuMemAlloc(") +
@@ -303,14 +305,14 @@ extern "C" void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/,
 extern "C" void mgpuMemFree(void *ptr, void * /*stream*/) {
   // As MLIR's own wrappers do: cuMemFree waits for work using the memory.
   if (ptr && note(cuda::init()))
-    noteCall(cuMemFree(devicePtr(ptr)), "cuMemFree");
+    noteCall(HSSM_CU(cuMemFree)(devicePtr(ptr)), "cuMemFree");
 }
 
 extern "C" void mgpuMemcpy(void *dst, void *src, size_t sizeBytes,
                            void *stream) {
   if (sizeBytes == 0 || !note(cuda::init()))
     return;
-  if (CUresult r = cuMemcpyAsync(devicePtr(dst), devicePtr(src), sizeBytes,
+  if (CUresult r = HSSM_CU(cuMemcpyAsync)(devicePtr(dst), devicePtr(src), sizeBytes,
                                  asStream(stream)))
     note(failure("cuMemcpyAsync(" + std::to_string(sizeBytes) + " bytes)", r));
 }
@@ -320,7 +322,7 @@ extern "C" void mgpuMemset32(void *dst, unsigned int value, size_t count,
   if (count == 0 || !note(cuda::init()))
     return;
   if (CUresult r =
-          cuMemsetD32Async(devicePtr(dst), value, count, asStream(stream)))
+          HSSM_CU(cuMemsetD32Async)(devicePtr(dst), value, count, asStream(stream)))
     note(
         failure("cuMemsetD32Async(" + std::to_string(count) + " elements)", r));
 }
@@ -330,7 +332,7 @@ extern "C" void mgpuMemset16(void *dst, unsigned short value, size_t count,
   if (count == 0 || !note(cuda::init()))
     return;
   if (CUresult r =
-          cuMemsetD16Async(devicePtr(dst), value, count, asStream(stream)))
+          HSSM_CU(cuMemsetD16Async)(devicePtr(dst), value, count, asStream(stream)))
     note(
         failure("cuMemsetD16Async(" + std::to_string(count) + " elements)", r));
 }
@@ -361,7 +363,7 @@ static void *loadModule(const void *image, const std::string &what,
   }
   CUmodule module = nullptr;
   CUresult r =
-      cuModuleLoadDataEx(&module, image, static_cast<unsigned>(options.size()),
+      HSSM_CU(cuModuleLoadDataEx)(&module, image, static_cast<unsigned>(options.size()),
                          options.data(), values.data());
   if (r != CUDA_SUCCESS) {
     std::string message =
@@ -389,7 +391,7 @@ extern "C" void *mgpuModuleLoadJIT(void *data, int optLevel) {
 extern "C" void mgpuModuleUnload(void *module) {
   // A module whose load failed is null; its failure is already recorded.
   if (module && note(cuda::init()))
-    noteCall(cuModuleUnload(static_cast<CUmodule>(module)), "cuModuleUnload");
+    noteCall(HSSM_CU(cuModuleUnload)(static_cast<CUmodule>(module)), "cuModuleUnload");
 }
 
 extern "C" void *mgpuModuleGetFunction(void *module, const char *name) {
@@ -403,7 +405,7 @@ extern "C" void *mgpuModuleGetFunction(void *module, const char *name) {
     return nullptr;
   CUfunction function = nullptr;
   if (CUresult r =
-          cuModuleGetFunction(&function, static_cast<CUmodule>(module), name)) {
+          HSSM_CU(cuModuleGetFunction)(&function, static_cast<CUmodule>(module), name)) {
     note(failure("cuModuleGetFunction(" + quoted + ")", r));
     return nullptr;
   }
@@ -448,7 +450,7 @@ extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   CUfunction f = static_cast<CUfunction>(function);
   // Beyond 48 KiB a kernel must opt in to dynamic shared memory.
   if (smem > 48 * 1024) {
-    if (CUresult r = cuFuncSetAttribute(
+    if (CUresult r = HSSM_CU(cuFuncSetAttribute)(
             f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem)) {
       note(failure("cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES, " +
                        std::to_string(smem) + ")",
@@ -456,7 +458,7 @@ extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
       return;
     }
   }
-  if (CUresult r = cuLaunchKernel(
+  if (CUresult r = HSSM_CU(cuLaunchKernel)(
           f, static_cast<unsigned>(gridX), static_cast<unsigned>(gridY),
           static_cast<unsigned>(gridZ), static_cast<unsigned>(blockX),
           static_cast<unsigned>(blockY), static_cast<unsigned>(blockZ),

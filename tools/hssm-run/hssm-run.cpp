@@ -11,6 +11,10 @@
 
 #include "hssm/Harness/Harness.h"
 #include "hssm/Jit/Jit.h"
+#ifdef HSSM_HAVE_CUDA
+#include "hssm/Runtime/Artifact.h"
+#include "hssm/Runtime/Cuda.h"
+#endif
 
 #include <chrono>
 #include <cstdio>
@@ -48,7 +52,10 @@ void usage() {
       "  --act T --conv-state T --ssm-state T   f32 | f16 | bf16\n"
       "  --mode M            mamba1 (default) | prefix_sum | zero\n"
       "  --seed N            weights, inputs and trace seed (default 1)\n"
-      "  --device cpu        where to run (cpu; cuda comes with the GPU path)\n"
+      "  --device D          cpu, cuda, or auto (default: cuda when a GPU is\n"
+      "                      present, else cpu)\n"
+      "  --artifact FILE.so  run an ahead-of-time artifact (hssm-compile) of\n"
+      "                      @history_branch instead of compiling in-process\n"
       "  --check             compare every step with the plain reference\n"
       "  --print-ir          print the compiled function's source and exit\n");
 }
@@ -67,7 +74,7 @@ bool readFile(const std::string &path, std::string &out) {
 
 int main(int argc, char **argv) {
   BranchConfig config;
-  std::string mlirPath, tracePath, device = "cpu";
+  std::string mlirPath, tracePath, artifactPath, device = "auto";
   int64_t steps = 24, slots = 64;
   uint64_t seed = 1;
   bool check = false, printIr = false;
@@ -120,6 +127,7 @@ int main(int argc, char **argv) {
         return 2;
       }
     } else if (a == "--device") device = value();
+    else if (a == "--artifact") artifactPath = value();
     else if (a == "--check") check = true;
     else if (a == "--print-ir") printIr = true;
     else if (a == "--help" || a == "-h") {
@@ -131,11 +139,17 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  if (device != "cpu") {
-    std::fprintf(stderr,
-                 "hssm-run: --device %s is not available in this build; "
-                 "only cpu runs\n", device.c_str());
+  if (device == "auto")
+    device = jit::targetAvailable(jit::Target::Cuda) ? "cuda" : "cpu";
+  if (device != "cpu" && device != "cuda") {
+    std::fprintf(stderr, "hssm-run: --device must be cpu, cuda or auto\n");
     return 2;
+  }
+  bool onGpu = device == "cuda";
+  if (onGpu && !jit::targetAvailable(jit::Target::Cuda)) {
+    std::fprintf(stderr, "hssm-run: --device cuda: no GPU (or no CUDA "
+                         "runtime in this build)\n");
+    return 1;
   }
   config.hd = model->hd;
   config.d = model->d;
@@ -169,25 +183,62 @@ int main(int argc, char **argv) {
   }
 
   std::printf("hssm-run: %s sizes (Hd %lld, D %lld, N %lld, R %lld, W %lld), "
-              "%s activations, %s/%s states, mode %s, %lld slots, on the CPU\n",
+              "%s activations, %s/%s states, mode %s, %lld slots, on the %s\n",
               model->name, (long long)config.hd, (long long)config.d,
               (long long)config.n, (long long)config.r, (long long)config.w,
               dtypeName(config.act), dtypeName(config.convState),
               dtypeName(config.ssmState), branchModeName(config.mode),
-              (long long)slots);
+              (long long)slots, onGpu ? "GPU" : "CPU");
   auto t0 = std::chrono::steady_clock::now();
-  jit::Jit jit;
-  jit::Function fn;
-  if (Status st = jit.compile(source, "history_branch", fn); !st) {
-    std::fprintf(stderr, "%s\n", st.message().c_str());
+  jit::Options options;
+  options.target = onGpu ? jit::Target::Cuda : jit::Target::Cpu;
+  jit::Jit jit(options);
+  Invoker invoke;
+#ifdef HSSM_HAVE_CUDA
+  std::unique_ptr<Artifact> artifact;
+#endif
+  if (!artifactPath.empty()) {
+#ifdef HSSM_HAVE_CUDA
+    Invoker fromArtifact;
+    Status st = Artifact::load(artifactPath, artifact);
+    if (st)
+      st = artifact->function("history_branch", fromArtifact);
+    if (!st) {
+      std::fprintf(stderr, "hssm-run: %s\n", st.message().c_str());
+      return 1;
+    }
+    invoke = fromArtifact;
+#else
+    std::fprintf(stderr, "hssm-run: --artifact needs a build with the CUDA "
+                         "runtime\n");
     return 1;
+#endif
+  } else {
+    jit::Function fn;
+    if (Status st = jit.compile(source, "history_branch", fn); !st) {
+      std::fprintf(stderr, "%s\n", st.message().c_str());
+      return 1;
+    }
+    invoke = fn.invoker();
   }
+#ifdef HSSM_HAVE_CUDA
+  // Device code takes device buffers: the host model, pool and step buffers
+  // are copied over and back around every step (a device-resident pool is
+  // the serving runtime's job).
+  if (onGpu)
+    invoke = cuda::mirrorToDevice(invoke);
+#endif
   double compileMs = std::chrono::duration<double, std::milli>(
                          std::chrono::steady_clock::now() - t0)
                          .count();
-  std::printf("compiled %s in %.0f ms\n",
-              mlirPath.empty() ? "the built-in branch" : mlirPath.c_str(),
-              compileMs);
+  std::printf("compiled %s in %.0f ms%s\n",
+              !artifactPath.empty() ? artifactPath.c_str()
+              : mlirPath.empty()    ? "the built-in branch"
+                                    : mlirPath.c_str(),
+              compileMs,
+              onGpu ? " (times below include copying buffers to and from "
+                      "the GPU)"
+                    : "");
 
   Model weights = makeRandomModel(config, seed);
   Pool pool = makePool(config, slots);
@@ -209,7 +260,7 @@ int main(int argc, char **argv) {
     Step step = makeStep(config, batch, rng);
     HostTensor out;
     auto start = std::chrono::steady_clock::now();
-    Status st = runStep(fn.invoker(), weights, pool, step, out);
+    Status st = runStep(invoke, weights, pool, step, out);
     double ms = std::chrono::duration<double, std::milli>(
                     std::chrono::steady_clock::now() - start)
                     .count();
@@ -252,9 +303,10 @@ int main(int argc, char **argv) {
   }
 
   std::printf("summary: %zu steps, %lld tokens, %.1f ms in compiled code "
-              "(%.0f tokens/s) on the CPU\n",
+              "(%.0f tokens/s) on the %s\n",
               trace.size(), (long long)totalTokens, totalMs,
-              totalMs > 0 ? totalTokens / (totalMs / 1000.0) : 0.0);
+              totalMs > 0 ? totalTokens / (totalMs / 1000.0) : 0.0,
+              onGpu ? "GPU" : "CPU");
   if (check) {
     // The pools must agree too: they carry every request's history.
     std::vector<double> wantConv(refPool.conv.begin(), refPool.conv.end());

@@ -29,13 +29,22 @@ using hssm::elemName;
 
 class Function;
 
-/// Where compiled code runs.
-enum class Target { Cpu };
+/// Where compiled code runs. With Cuda, kernels are compiled to PTX in
+/// process (hssm-lower-to-nvvm), loaded by the runtime's mgpu* functions, and
+/// buffer arguments are device pointers (wrap the invoker with
+/// cuda::mirrorToDevice to pass host buffers). Cuda needs a build with the
+/// CUDA runtime (HSSM_HAVE_CUDA) and a GPU where it runs.
+enum class Target { Cpu, Cuda };
+
+/// Whether this build can compile for `target`.
+bool targetAvailable(Target target);
 
 struct Options {
   Target target = Target::Cpu;
-  /// LLVM optimization level of the generated host code.
+  /// LLVM optimization level of the generated host (and device) code.
   unsigned optLevel = 3;
+  /// GPU chip for Target::Cuda.
+  std::string chip = "sm_90";
 };
 
 /// Not thread-safe for concurrent compiles of one Jit (calls of compiled
