@@ -31,7 +31,8 @@ tools = ["hssm-opt",
          ToolSubst("hssm-run", unresolved="ignore"),
          ToolSubst("hssm-jit-tests", unresolved="ignore"),
          ToolSubst("hssm-compile", unresolved="ignore"),
-         ToolSubst("hssm-unittests", unresolved="ignore")]
+         ToolSubst("hssm-unittests", unresolved="ignore"),
+         ToolSubst("hssm-serving-tests", unresolved="ignore")]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 

@@ -15,6 +15,8 @@
 
 #include <cuda.h>
 
+#include "hssm/Runtime/Status.h"
+
 #include <string>
 
 #define HSSM_CUDA_DRIVER_FUNCTIONS(X)                                          \
@@ -71,6 +73,14 @@ struct Driver {
 
 /// The process's driver table, loaded once (thread-safe).
 const Driver &driver();
+
+/// Keeps `status` as the runtime's first error (for takeError) when it is a
+/// failure: entry points called by compiled code report errors this way.
+void recordError(const Status &status);
+
+/// Does nothing; referencing it keeps the cuBLAS entry points
+/// (CudaBlas.cpp) in programs, for compiled code to find at run time.
+void keepBlasEntryPoints();
 
 } // namespace hssm::cuda::detail
 

@@ -6,6 +6,7 @@ if(CUDAToolkit_FOUND)
   add_library(HSSMRuntimeCuda STATIC
     CudaDriver.cpp
     CudaRuntime.cpp
+    CudaBlas.cpp
     Artifact.cpp
     DeviceMirror.cpp
   )

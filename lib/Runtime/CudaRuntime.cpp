@@ -89,6 +89,8 @@ static bool note(const Status &s) {
   return false;
 }
 
+void cuda::detail::recordError(const Status &status) { note(status); }
+
 static Status initOnce(ContextState &state) {
   if (!cuda::detail::driver().error.empty())
     return Status::error(cuda::detail::driver().error);
@@ -110,6 +112,9 @@ static Status initOnce(ContextState &state) {
 }
 
 Status cuda::init() {
+  // Pulls CudaBlas.o (the GEMM entry points compiled code calls) into every
+  // program linking this static library.
+  detail::keepBlasEntryPoints();
   ContextState &state = contextState();
   CUcontext context;
   {

@@ -71,7 +71,9 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
   // tiles of 1 x block map the rows to blocks and the channels to threads.
   // gpu-async-region puts allocations and launches on streams, which the
   // runtime's mgpu* functions implement.
-  return "hssm-decompose{device-alloc=true},canonicalize,hssm-lower-to-loops,"
+  // Projections go to the runtime's cuBLAS wrapper where the types allow.
+  return "hssm-decompose{device-alloc=true},canonicalize,hssm-linear-to-call,"
+         "hssm-lower-to-loops,"
          "func.func(convert-linalg-to-parallel-loops,"
          "scf-parallel-loop-tiling{parallel-loop-tile-sizes=1," +
          block +

@@ -3,7 +3,7 @@
 // RUN: hssm-opt %s --hssm-lower-to-nvvm="chip=sm_80 features=+ptx76 opt-level=1" | FileCheck %s --check-prefix=SM80
 
 // The kernels before translation: one gpu.module per kernel, NVVM inside.
-// RUN: hssm-opt %s --pass-pipeline="builtin.module(hssm-decompose{device-alloc=true},canonicalize,hssm-lower-to-loops,func.func(convert-linalg-to-parallel-loops,scf-parallel-loop-tiling{parallel-loop-tile-sizes=1,128 no-min-max-bounds=true},gpu-map-parallel-loops,convert-parallel-loops-to-gpu),gpu-kernel-outlining,func.func(gpu-async-region),lower-affine,convert-scf-to-cf,nvvm-attach-target{chip=sm_90 features=+ptx80 O=3},gpu.module(convert-gpu-to-nvvm,reconcile-unrealized-casts))" | FileCheck %s --check-prefix=KERNELS
+// RUN: hssm-opt %s --pass-pipeline="builtin.module(hssm-decompose{device-alloc=true},canonicalize,hssm-linear-to-call,hssm-lower-to-loops,func.func(convert-linalg-to-parallel-loops,scf-parallel-loop-tiling{parallel-loop-tile-sizes=1,128 no-min-max-bounds=true},gpu-map-parallel-loops,convert-parallel-loops-to-gpu),gpu-kernel-outlining,func.func(gpu-async-region),lower-affine,convert-scf-to-cf,nvvm-attach-target{chip=sm_90 features=+ptx80 O=3},gpu.module(convert-gpu-to-nvvm,reconcile-unrealized-casts))" | FileCheck %s --check-prefix=KERNELS
 
 func.func @branch(%x: memref<?x16xf32>, %w_in: memref<64x16xf32>,
                   %cw: memref<32x4xf32>, %cb: memref<32xf32>,
@@ -31,21 +31,26 @@ func.func @branch(%x: memref<?x16xf32>, %w_in: memref<64x16xf32>,
 
 // Host code: an LLVM function that launches the kernels and allocates the
 // fp32 temporaries on the device through the runtime.
+// CHECK: llvm.func private @hssm_linear_f32_f32_f32(
+// CHECK: llvm.call @_mlir_ciface_hssm_linear_f32_f32_f32(
 // CHECK-LABEL: llvm.func @branch(
 // CHECK: llvm.call @mgpuStreamCreate()
 // CHECK: llvm.call @mgpuMemAlloc(
+// in_proj (f32 x f32) is a call of the runtime's cuBLAS wrapper (through
+// its C-interface adapter, defined above).
+// CHECK: llvm.call @hssm_linear_f32_f32_f32(
 // CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @branch_kernel::@branch_kernel blocks in
 // CHECK: llvm.call @mgpuMemFree(
 // CHECK: llvm.call @mgpuStreamSynchronize(
-// Eight kernels: in_proj, conv_update, conv1d, x_proj, dt_proj,
-// state_update, selective_scan, out_proj; each a PTX binary for sm_90 with
-// its entry, the scans using the exp2 unit and 16-bit loads of bf16 states.
+// Four kernels: conv_update, conv1d, state_update, selective_scan (the four
+// f32 projections are cuBLAS calls); each a PTX binary for sm_90 with its
+// entry, the scans using the exp2 unit and 16-bit loads of bf16 states.
 // CHECK-DAG: gpu.binary @branch_kernel  [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80", link = [{{.*}}libdevice.10.bc"]>, properties = {{.*}}, assembly = "{{.*}}.target sm_90
 // CHECK-DAG: .visible .entry branch_kernel(
-// CHECK-DAG: gpu.binary @branch_kernel_6  [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80"
+// CHECK-DAG: gpu.binary @branch_kernel_2  [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80"
 // CHECK-DAG: ex2.approx
 // CHECK-DAG: ld.global.b16
-// CHECK-NOT: gpu.binary @branch_kernel_7
+// CHECK-NOT: gpu.binary @branch_kernel_3
 
 // SM80: #nvvm.target<O = 1, chip = "sm_80", features = "+ptx76"
 // SM80: .target sm_80
@@ -55,6 +60,6 @@ func.func @branch(%x: memref<?x16xf32>, %w_in: memref<64x16xf32>,
 // KERNELS-SAME: gpu.kernel
 // KERNELS: nvvm.read.ptx.sreg.ctaid.x
 // KERNELS: nvvm.read.ptx.sreg.tid.x
-// KERNELS-LABEL: gpu.module @branch_kernel_5
+// KERNELS-LABEL: gpu.module @branch_kernel_2
 // KERNELS: llvm.call @__nv_expf
 // KERNELS: llvm.intr.vector.reduce.fadd

@@ -11,6 +11,7 @@
 
 #include "hssm/Harness/Harness.h"
 #include "hssm/Jit/Jit.h"
+#include "hssm/Serving/LongCheck.h"
 #ifdef HSSM_HAVE_CUDA
 #include "hssm/Runtime/Artifact.h"
 #include "hssm/Runtime/Cuda.h"
@@ -57,6 +58,13 @@ void usage() {
       "  --artifact FILE.so  run an ahead-of-time artifact (hssm-compile) of\n"
       "                      @history_branch instead of compiling in-process\n"
       "  --check             compare every step with the plain reference\n"
+      "  --soak              the serving long check instead of a trace: a\n"
+      "                      random trace (1000 steps unless --steps) with\n"
+      "                      arrivals, chunked prefills, decodes, forks,\n"
+      "                      preemptions, a full pool and injected bad\n"
+      "                      batches; every request's rows are compared with\n"
+      "                      the reference run alone (tiny sizes unless\n"
+      "                      --model)\n"
       "  --print-ir          print the compiled function's source and exit\n");
 }
 
@@ -77,7 +85,8 @@ int main(int argc, char **argv) {
   std::string mlirPath, tracePath, artifactPath, device = "auto";
   int64_t steps = 24, slots = 64;
   uint64_t seed = 1;
-  bool check = false, printIr = false;
+  bool check = false, printIr = false, soak = false, stepsGiven = false,
+       modelGiven = false;
   const ModelSizes *model = &kModels[0];
 
   for (int i = 1; i < argc; ++i) {
@@ -100,6 +109,7 @@ int main(int argc, char **argv) {
       }
     };
     if (a == "--model") {
+      modelGiven = true;
       std::string v = value();
       model = nullptr;
       for (const ModelSizes &m : kModels)
@@ -111,7 +121,10 @@ int main(int argc, char **argv) {
       }
     } else if (a == "--mlir") mlirPath = value();
     else if (a == "--trace") tracePath = value();
-    else if (a == "--steps") steps = std::stoll(value());
+    else if (a == "--steps") {
+      steps = std::stoll(value());
+      stepsGiven = true;
+    }
     else if (a == "--slots") slots = std::stoll(value());
     else if (a == "--seed") seed = std::stoull(value());
     else if (a == "--act") dtype(config.act);
@@ -130,6 +143,7 @@ int main(int argc, char **argv) {
     else if (a == "--artifact") artifactPath = value();
     else if (a == "--check") check = true;
     else if (a == "--print-ir") printIr = true;
+    else if (a == "--soak") soak = true;
     else if (a == "--help" || a == "-h") {
       usage();
       return 0;
@@ -151,9 +165,17 @@ int main(int argc, char **argv) {
                          "runtime in this build)\n");
     return 1;
   }
+  if (soak && !modelGiven)
+    model = &kModels[4]; // tiny: the reference replays every request alone
   config.hd = model->hd;
   config.d = model->d;
   config.r = model->r;
+  if (soak && (config.mode != BranchMode::Mamba1 || !mlirPath.empty() ||
+               !artifactPath.empty() || !tracePath.empty())) {
+    std::fprintf(stderr, "hssm-run: --soak runs the built-in mamba1 branch "
+                         "on its own random trace\n");
+    return 2;
+  }
 
   std::string source;
   if (mlirPath.empty())
@@ -239,6 +261,28 @@ int main(int argc, char **argv) {
               onGpu ? " (times below include copying buffers to and from "
                       "the GPU)"
                     : "");
+
+  if (soak) {
+    serving::LongCheckOptions options;
+    options.branch = config;
+    options.steps = stepsGiven ? steps : 1000;
+    options.seed = seed;
+    serving::LongCheckReport report;
+    auto start = std::chrono::steady_clock::now();
+    Status st = serving::runLongCheck(options, invoke, report);
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+    std::printf("%s\n(%.1f s on the %s)\n", report.summary().c_str(),
+                seconds, onGpu ? "GPU" : "CPU");
+    if (!st) {
+      std::fprintf(stderr, "hssm-run: soak FAILED: %s\n",
+                   st.message().c_str());
+      return 1;
+    }
+    std::printf("soak: passed\n");
+    return 0;
+  }
 
   Model weights = makeRandomModel(config, seed);
   Pool pool = makePool(config, slots);

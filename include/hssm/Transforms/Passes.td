@@ -44,4 +44,18 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
   ];
 }
 
+def HSSMLinearToCall : Pass<"hssm-linear-to-call", "::mlir::ModuleOp"> {
+  let summary = "Turns hssm.linear into calls of the runtime's GEMM";
+  let description = [{
+    Each `hssm.linear` without bias whose x and weight have the same element
+    type becomes a call of `hssm_linear_<x>_<w>_<out>(x, weight, out,
+    accumulate : i32)`, declared with the C interface; the runtime implements
+    it with cuBLAS (lib/Runtime/CudaBlas.cpp). Operands are cast to fully
+    dynamic strided memrefs. Other linears are left for the loop lowering.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 #endif // HSSM_TRANSFORMS_PASSES
