@@ -86,3 +86,58 @@ TEST(JitBranch, SegmentedPrefixSumContinuesFromState) {
 }
 
 } // namespace
+
+namespace {
+
+/// The layer's sum `swa + branch`, written in place into the attention
+/// output: the pipeline folds the combine into out_proj (accumulate).
+TEST(JitBranch, CombineFoldedIntoOutProj) {
+  BranchConfig c = mamba130m();
+  std::string source = historyBranchSource(c, "layer");
+  // The branch writes a temporary that the combine adds to %out in place.
+  std::string branchOut = "batch(%batch) out(%out : memref<?x768xf32>)";
+  size_t at = source.find(branchOut);
+  ASSERT_NE(at, std::string::npos);
+  source.replace(at, branchOut.size(),
+                 "batch(%batch) out(%s : memref<?x768xf32>)\n"
+                 "  hssm.combine swa(%out : memref<?x768xf32>) "
+                 "ssm(%s : memref<?x768xf32>) out(%out : memref<?x768xf32>)\n"
+                 "  memref.dealloc %s : memref<?x768xf32>");
+  size_t body = source.find("  %batch = hssm.batch");
+  source.insert(body, "  %c0 = arith.constant 0 : index\n"
+                      "  %t = memref.dim %x, %c0 : memref<?x768xf32>\n"
+                      "  %s = memref.alloc(%t) : memref<?x768xf32>\n");
+  jit::Function fn;
+  Status st = sharedJit().compile(source, "layer", fn);
+  ASSERT_TRUE(st.ok()) << st.message();
+
+  Model model = makeRandomModel(c, 21);
+  Pool pool = makePool(c, 4);
+  ref::Pool refPool = toReferencePool(pool, c);
+  std::mt19937_64 rng(5);
+  Step s = makeStep(c, makeBatch(1, {{1, 0, false}, {9, 1, false}}), rng);
+  // runStep hands `out` in zeroed; seed it with an attention output instead.
+  HostTensor swa(c.act, {s.numTokens(), c.hd});
+  std::vector<float> swaValues(size_t(s.numTokens() * c.hd));
+  for (size_t i = 0; i < swaValues.size(); ++i) {
+    swaValues[i] = std::uniform_real_distribution<float>(-1, 1)(rng);
+    swa.set(i, swaValues[i]);
+  }
+  Invoker withSwa = [&](const std::vector<Arg> &args) {
+    std::vector<Arg> a = args;
+    Buffer out = std::get<Buffer>(a.back());
+    std::memcpy(out.data, swa.bytes.data(), swa.bytes.size());
+    return fn.call(a);
+  };
+  HostTensor out;
+  ASSERT_TRUE(runStep(withSwa, model, pool, s, out).ok());
+  std::vector<double> want;
+  ref::mamba1Step({c.hd, c.d, c.n, c.r, c.w}, model.weights, s.batch,
+                  s.xFloat, refPool, want);
+  for (size_t i = 0; i < want.size(); ++i)
+    want[i] += swaValues[i];
+  Comparison cmp = compare(out.toFloats(), want, toleranceFor(c.act, c.convState, c.ssmState));
+  EXPECT_TRUE(cmp.ok) << "max abs " << cmp.maxAbs << " at " << cmp.worst;
+}
+
+} // namespace

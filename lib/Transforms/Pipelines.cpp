@@ -24,6 +24,7 @@ using namespace mlir::hssm;
 void mlir::hssm::buildLowerToCpuPipeline(OpPassManager &pm) {
   pm.addPass(createHSSMDecompose());
   pm.addPass(createCanonicalizerPass());
+  pm.addPass(createHSSMFuseCombineIntoProjection());
   pm.addPass(createHSSMLowerToLoops());
   // Zero fills of the `zero` mode.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
@@ -72,7 +73,8 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
   // gpu-async-region puts allocations and launches on streams, which the
   // runtime's mgpu* functions implement.
   // Projections go to the runtime's cuBLAS wrapper where the types allow.
-  return "hssm-decompose{device-alloc=true},canonicalize,hssm-linear-to-call,"
+  return "hssm-decompose{device-alloc=true},canonicalize,"
+         "hssm-fuse-combine-into-projection,hssm-linear-to-call,"
          "hssm-lower-to-loops,"
          "func.func(convert-linalg-to-parallel-loops,"
          "scf-parallel-loop-tiling{parallel-loop-tile-sizes=1," +

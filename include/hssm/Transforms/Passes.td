@@ -44,6 +44,19 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
   ];
 }
 
+def HSSMFuseCombineIntoProjection : Pass<"hssm-fuse-combine-into-projection"> {
+  let summary = "Folds swa + ssm into the projection that produces ssm";
+  let description = [{
+    When the history branch's output buffer is a local allocation written
+    only by an `hssm.linear` (out_proj, after -hssm-decompose) and read only
+    by an `hssm.combine`, the combine becomes the GEMM's `C` operand with
+    `beta = 1`: `swa` is copied to the combine's output (nothing, when it is
+    written in place), the linear accumulates into it, and the temporary
+    disappears. One pass over the [T, Hd] output instead of three.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def HSSMLinearToCall : Pass<"hssm-linear-to-call", "::mlir::ModuleOp"> {
   let summary = "Turns hssm.linear into calls of the runtime's GEMM";
   let description = [{
