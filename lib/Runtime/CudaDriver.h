@@ -38,6 +38,10 @@
   X(cuLaunchKernel)                                                            \
   X(cuMemAlloc)                                                                \
   X(cuMemAllocManaged)                                                         \
+  X(cuMemAllocAsync)                                                           \
+  X(cuMemFreeAsync)                                                            \
+  X(cuDeviceGetDefaultMemPool)                                                 \
+  X(cuMemPoolSetAttribute)                                                     \
   X(cuMemFree)                                                                 \
   X(cuMemcpyAsync)                                                             \
   X(cuMemcpyDtoH)                                                              \

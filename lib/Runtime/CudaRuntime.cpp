@@ -108,6 +108,15 @@ static Status initOnce(ContextState &state) {
   // code unloads its modules from global destructors.
   if (CUresult r = HSSM_CU(cuDevicePrimaryCtxRetain)(&state.context, state.device))
     return failure("cuDevicePrimaryCtxRetain(device 0)", r);
+  // Temporaries of compiled code come from the stream-ordered pool; keep
+  // freed memory in it across synchronizations, so that a step's
+  // allocations are served from the pool instead of the OS.
+  CUmemoryPool pool;
+  if (HSSM_CU(cuDeviceGetDefaultMemPool)(&pool, state.device) == CUDA_SUCCESS) {
+    cuuint64_t keep = ~cuuint64_t(0);
+    (void)HSSM_CU(cuMemPoolSetAttribute)(
+        pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &keep);
+  }
   return Status::success();
 }
 
@@ -236,17 +245,39 @@ static bool noteCall(CUresult result, const char *call) {
 
 static CUstream asStream(void *stream) { return static_cast<CUstream>(stream); }
 
+/// Streams handed back by compiled code, reused by the next create: host
+/// code makes and destroys streams around every launch group, and creating
+/// one costs microseconds. Work left on a reused stream stays ordered before
+/// new work, so reuse is safe.
+static std::mutex streamPoolMutex;
+static std::vector<CUstream> &streamPool() {
+  static auto *pool = new std::vector<CUstream>; // outlives static dtors
+  return *pool;
+}
+
 extern "C" void *mgpuStreamCreate() {
+  if (!note(cuda::init()))
+    return nullptr;
+  {
+    std::lock_guard<std::mutex> lock(streamPoolMutex);
+    if (!streamPool().empty()) {
+      CUstream stream = streamPool().back();
+      streamPool().pop_back();
+      return stream;
+    }
+  }
   CUstream stream = nullptr;
-  if (!note(cuda::init()) ||
-      !noteCall(HSSM_CU(cuStreamCreate)(&stream, CU_STREAM_DEFAULT), "cuStreamCreate"))
+  if (!noteCall(HSSM_CU(cuStreamCreate)(&stream, CU_STREAM_DEFAULT),
+                "cuStreamCreate"))
     return nullptr;
   return stream;
 }
 
 extern "C" void mgpuStreamDestroy(void *stream) {
-  if (stream && note(cuda::init()))
-    noteCall(HSSM_CU(cuStreamDestroy)(asStream(stream)), "cuStreamDestroy");
+  if (!stream)
+    return;
+  std::lock_guard<std::mutex> lock(streamPoolMutex);
+  streamPool().push_back(asStream(stream));
 }
 
 extern "C" void mgpuStreamSynchronize(void *stream) {
@@ -288,29 +319,41 @@ extern "C" void mgpuEventRecord(void *event, void *stream) {
              "cuEventRecord");
 }
 
-extern "C" void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/,
+extern "C" void *mgpuMemAlloc(uint64_t sizeBytes, void *stream,
                               bool isHostShared) {
   // A zero-size gpu.alloc is legal (an empty batch) and needs no memory.
   if (sizeBytes == 0 || !note(cuda::init()))
     return nullptr;
   CUdeviceptr ptr = 0;
-  CUresult r = isHostShared
-                   ? HSSM_CU(cuMemAllocManaged)(&ptr, sizeBytes, CU_MEM_ATTACH_GLOBAL)
-                   : HSSM_CU(cuMemAlloc)(&ptr, sizeBytes);
+  // Stream-ordered allocation when the caller gives a stream (the async
+  // host code does): no device-wide synchronization, memory from the pool.
+  const char *call = isHostShared ? "cuMemAllocManaged("
+                     : stream     ? "cuMemAllocAsync("
+                                  : "cuMemAlloc(";
+  CUresult r =
+      isHostShared
+          ? HSSM_CU(cuMemAllocManaged)(&ptr, sizeBytes, CU_MEM_ATTACH_GLOBAL)
+      : stream ? HSSM_CU(cuMemAllocAsync)(&ptr, sizeBytes, asStream(stream))
+               : HSSM_CU(cuMemAlloc)(&ptr, sizeBytes);
   if (r != CUDA_SUCCESS) {
-    note(failure(
-        std::string(isHostShared ? "cuMemAllocManaged(" : "cuMemAlloc(") +
-            std::to_string(sizeBytes) + " bytes)",
-        r));
+    note(failure(std::string(call) + std::to_string(sizeBytes) + " bytes)", r));
     return nullptr;
   }
   return reinterpret_cast<void *>(ptr);
 }
 
-extern "C" void mgpuMemFree(void *ptr, void * /*stream*/) {
-  // As MLIR's own wrappers do: cuMemFree waits for work using the memory.
-  if (ptr && note(cuda::init()))
-    noteCall(HSSM_CU(cuMemFree)(devicePtr(ptr)), "cuMemFree");
+extern "C" void mgpuMemFree(void *ptr, void *stream) {
+  if (!ptr || !note(cuda::init()))
+    return;
+  // Stream-ordered memory goes back on its stream. Without a stream (or if
+  // the driver refuses, e.g. for memory that was not stream-ordered),
+  // cuMemFree waits for the work using it, as MLIR's own wrappers do.
+  if (stream) {
+    CUresult r = HSSM_CU(cuMemFreeAsync)(devicePtr(ptr), asStream(stream));
+    if (r == CUDA_SUCCESS)
+      return;
+  }
+  noteCall(HSSM_CU(cuMemFree)(devicePtr(ptr)), "cuMemFree");
 }
 
 extern "C" void mgpuMemcpy(void *dst, void *src, size_t sizeBytes,

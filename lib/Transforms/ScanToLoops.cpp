@@ -14,10 +14,32 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::hssm;
 
 namespace {
+
+/// 16 when every row of `n` elements that a vector access along the last
+/// dimension of `memref` starts at is 16-byte aligned: the last dimension is
+/// contiguous and the offset and the other strides are static multiples of
+/// 16 bytes. hssm functions require 16-byte aligned buffers (cuMemAlloc and
+/// malloc give more), so the row start is then aligned too.
+llvm::MaybeAlign rowAlignment(Value memref, int64_t n) {
+  auto type = cast<MemRefType>(memref.getType());
+  int64_t bytes = type.getElementTypeBitWidth() / 8;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(type.getStridesAndOffset(strides, offset)) || strides.empty() ||
+      strides.back() != 1 || ShapedType::isDynamic(offset) ||
+      (offset * bytes) % 16 != 0 || (n * bytes) % 16 != 0)
+    return llvm::MaybeAlign();
+  for (int64_t stride : ArrayRef<int64_t>(strides).drop_back())
+    if (ShapedType::isDynamic(stride) || (stride * bytes) % 16 != 0)
+      return llvm::MaybeAlign();
+  return llvm::MaybeAlign(16);
+}
 
 template <typename ScanOp>
 struct ScanToLoops : OpRewritePattern<ScanOp> {
@@ -60,12 +82,14 @@ struct ScanToLoops : OpRewritePattern<ScanOp> {
     return success();
   }
 
-  /// Loads the N contiguous elements at `indices` as an fp32 vector.
+  /// Loads the N contiguous elements at `indices` as an fp32 vector, with
+  /// the alignment the layout proves (128-bit loads on the GPU).
   static Value loadVecF32(OpBuilder &b, Location loc, Value memref,
                           ValueRange indices, int64_t n) {
     Type elem = cast<MemRefType>(memref.getType()).getElementType();
     Value v = vector::LoadOp::create(b, loc, VectorType::get({n}, elem),
-                                     memref, indices);
+                                     memref, indices, /*nontemporal=*/false,
+                                     rowAlignment(memref, n));
     if (elem.isF32())
       return v;
     return arith::ExtFOp::create(b, loc, VectorType::get({n}, b.getF32Type()),
@@ -95,7 +119,12 @@ struct ScanToLoops : OpRewritePattern<ScanOp> {
               scf::YieldOp::create(b, loc, zeros);
             })
             .getResult(0);
-    Value aRow = loadVecF32(b, loc, op.getA(), {d, zeroIdx}, n);
+    // exp(dt * A) = exp2(dt * (A * log2(e))): the scaled row is computed once
+    // per row, and exp2 is the GPU's native exponential (ex2.approx).
+    Value aRow = arith::MulFOp::create(
+        b, loc, loadVecF32(b, loc, op.getA(), {d, zeroIdx}, n),
+        arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(vecType, float(M_LOG2E))));
     Value skip = loadF32(b, loc, op.getD(), {d});
     Value deltaBias =
         op.getDeltaBias() ? loadF32(b, loc, op.getDeltaBias(), {d}) : Value();
@@ -113,7 +142,7 @@ struct ScanToLoops : OpRewritePattern<ScanOp> {
           Value bRow = loadVecF32(b, loc, op.getB(), {t, zeroIdx}, n);
           Value cRow = loadVecF32(b, loc, op.getC(), {t, zeroIdx}, n);
           // h = exp(dt * A) * h + dt * B * u
-          Value decay = math::ExpOp::create(
+          Value decay = math::Exp2Op::create(
               b, loc,
               arith::MulFOp::create(
                   b, loc, vector::BroadcastOp::create(b, loc, vecType, dt),
@@ -142,7 +171,8 @@ struct ScanToLoops : OpRewritePattern<ScanOp> {
       hFinal = arith::TruncFOp::create(
           b, loc, VectorType::get({n}, stateElem), hFinal);
     vector::StoreOp::create(b, loc, hFinal, state,
-                            ValueRange{info.dstSlot, d, zeroIdx});
+                            ValueRange{info.dstSlot, d, zeroIdx},
+                            /*nontemporal=*/false, rowAlignment(state, n));
   }
 };
 
