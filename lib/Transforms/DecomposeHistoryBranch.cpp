@@ -2,7 +2,9 @@
 //
 // SPEC.md section 2 as a chain of hssm ops. Temporaries are fp32 whatever
 // the storage type (accumulation is fp32 anyway, and this keeps the branch
-// within the f32 tolerance end to end). x and z, and delta_r, B and C, are
+// within the f32 tolerance end to end); the GPU pipeline stores the ones
+// that feed projections in the activation type instead, so that cuBLAS
+// multiplies them (as vLLM's chain does). x and z, and delta_r, B and C, are
 // strided views of the projection outputs: nothing is split or transposed.
 //
 //===----------------------------------------------------------------------===//
@@ -24,8 +26,10 @@ using namespace mlir::hssm;
 namespace {
 
 struct DecomposeHistoryBranch : OpRewritePattern<HistoryBranchOp> {
-  DecomposeHistoryBranch(MLIRContext *ctx, bool deviceAlloc)
-      : OpRewritePattern(ctx), deviceAlloc(deviceAlloc) {}
+  DecomposeHistoryBranch(MLIRContext *ctx, bool deviceAlloc,
+                         bool gemmInputsInActivationType)
+      : OpRewritePattern(ctx), deviceAlloc(deviceAlloc),
+        gemmInputsInActivationType(gemmInputsInActivationType) {}
 
   LogicalResult matchAndRewrite(HistoryBranchOp op,
                                 PatternRewriter &rewriter) const override {
@@ -55,10 +59,12 @@ struct DecomposeHistoryBranch : OpRewritePattern<HistoryBranchOp> {
   }
 
 private:
-  /// A [T, cols] fp32 temporary.
+  /// A [T, cols] temporary of `elem` (fp32 unless given).
   Value allocTemp(PatternRewriter &b, Location loc, Value tokens,
-                  int64_t cols, SmallVectorImpl<Value> &temps) const {
-    auto type = MemRefType::get({ShapedType::kDynamic, cols}, b.getF32Type());
+                  int64_t cols, SmallVectorImpl<Value> &temps,
+                  Type elem = {}) const {
+    auto type = MemRefType::get({ShapedType::kDynamic, cols},
+                                elem ? elem : b.getF32Type());
     Value buf;
     if (deviceAlloc)
       buf = gpu::AllocOp::create(b, loc, type, /*asyncToken=*/Type(),
@@ -98,13 +104,18 @@ private:
     Value x = columns(b, loc, xz, tokens, 0, d);
     Value z = columns(b, loc, xz, tokens, d, d);
 
-    Value xc = allocTemp(b, loc, tokens, d, temps);
+    // Temporaries that feed a projection: fp32, or the activation type when
+    // projections must multiply operands of one type (cuBLAS).
+    Type gemmInput = gemmInputsInActivationType
+                         ? op.getX().getType().getElementType()
+                         : b.getF32Type();
+    Value xc = allocTemp(b, loc, tokens, d, temps, gemmInput);
     ConvUpdateOp::create(b, loc, x, op.getConvWeight(), op.getConvBias(),
                          op.getConvState(), batch, xc, true, pad);
     Conv1dOp::create(b, loc, x, op.getConvWeight(), op.getConvBias(),
                      op.getConvState(), batch, xc, true, pad);
 
-    Value xdbl = allocTemp(b, loc, tokens, r + 2 * n, temps);
+    Value xdbl = allocTemp(b, loc, tokens, r + 2 * n, temps, gemmInput);
     LinearOp::create(b, loc, xc, op.getXProj(), Value(), xdbl, false);
     Value dtIn = columns(b, loc, xdbl, tokens, 0, r);
     Value bMat = columns(b, loc, xdbl, tokens, r, n);
@@ -113,7 +124,7 @@ private:
     Value dt = allocTemp(b, loc, tokens, d, temps);
     LinearOp::create(b, loc, dtIn, op.getDtProj(), Value(), dt, false);
 
-    Value y = allocTemp(b, loc, tokens, d, temps);
+    Value y = allocTemp(b, loc, tokens, d, temps, gemmInput);
     StateUpdateOp::create(b, loc, xc, dt, op.getA(), bMat, cMat, op.getD(), z,
                           op.getDtBias(), op.getSsmState(), batch, y, true,
                           pad);
@@ -132,6 +143,7 @@ private:
   }
 
   bool deviceAlloc;
+  bool gemmInputsInActivationType;
 };
 
 struct HSSMDecomposePass
@@ -158,7 +170,8 @@ struct HSSMDecomposePass
     if (failedOp)
       return signalPassFailure();
     RewritePatternSet patterns(&getContext());
-    populateDecomposeHistoryBranchPatterns(patterns, deviceAlloc);
+    populateDecomposeHistoryBranchPatterns(patterns, deviceAlloc,
+                                           gemmInputsInActivationType);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }
@@ -167,6 +180,8 @@ struct HSSMDecomposePass
 } // namespace
 
 void mlir::hssm::populateDecomposeHistoryBranchPatterns(
-    RewritePatternSet &patterns, bool deviceAlloc) {
-  patterns.add<DecomposeHistoryBranch>(patterns.getContext(), deviceAlloc);
+    RewritePatternSet &patterns, bool deviceAlloc,
+    bool gemmInputsInActivationType) {
+  patterns.add<DecomposeHistoryBranch>(patterns.getContext(), deviceAlloc,
+                                       gemmInputsInActivationType);
 }

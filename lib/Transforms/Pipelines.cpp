@@ -73,7 +73,8 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
   // gpu-async-region puts allocations and launches on streams, which the
   // runtime's mgpu* functions implement.
   // Projections go to the runtime's cuBLAS wrapper where the types allow.
-  return "hssm-decompose{device-alloc=true},canonicalize,"
+  return "hssm-decompose{device-alloc=true gemm-inputs-in-activation-type=true},"
+         "canonicalize,"
          "hssm-fuse-combine-into-projection,hssm-linear-to-call,"
          "hssm-lower-to-loops,"
          "func.func(convert-linalg-to-parallel-loops,"

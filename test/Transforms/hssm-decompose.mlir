@@ -1,5 +1,6 @@
 // RUN: hssm-opt %s -hssm-decompose | FileCheck %s
 // RUN: hssm-opt %s -hssm-decompose=device-alloc=true | FileCheck %s --check-prefix=DEV
+// RUN: hssm-opt %s -hssm-decompose=gemm-inputs-in-activation-type=true | FileCheck %s --check-prefix=ACT
 
 // history_branch per mode: mamba1 becomes the chain of SPEC.md section 2
 // over fp32 temporaries (x/z and delta/B/C as column views, no copies),
@@ -217,3 +218,17 @@ func.func @primitives_untouched(%a: memref<?x768xf32>, %s: memref<?x768xf32>) {
       out(%a : memref<?x768xf32>)
   return
 }
+
+// With gemm-inputs-in-activation-type, the temporaries that feed projections
+// (conv output, x_proj output, scan output) are bf16 like the activations, so
+// every projection multiplies operands of one type; in_proj's and dt_proj's
+// outputs stay fp32.
+// ACT-LABEL: func.func @mamba1(
+// ACT: %[[XZ:.*]] = memref.alloc(%{{.*}}) : memref<?x32xf32>
+// ACT: %[[XC:.*]] = memref.alloc(%{{.*}}) : memref<?x16xbf16>
+// ACT: %[[XDBL:.*]] = memref.alloc(%{{.*}}) : memref<?x10xbf16>
+// ACT: hssm.linear x(%[[XC]] : memref<?x16xbf16>) weight(%{{.*}} : memref<10x16xbf16>) out(%[[XDBL]] : memref<?x10xbf16>)
+// ACT: %[[DT:.*]] = memref.alloc(%{{.*}}) : memref<?x16xf32>
+// ACT: hssm.linear x(%{{.*}} : memref<?x2xbf16, strided<[10, 1]>>) weight(%{{.*}} : memref<16x2xbf16>) out(%[[DT]] : memref<?x16xf32>)
+// ACT: %[[Y:.*]] = memref.alloc(%{{.*}}) : memref<?x16xbf16>
+// ACT: hssm.linear x(%[[Y]] : memref<?x16xbf16>) weight(%{{.*}} : memref<8x16xbf16>)

@@ -211,14 +211,17 @@ func.func @conv_update(%qsl: memref<?xi32>, %si: memref<?xi32>,
 // CHECK-NEXT: } else {
 //   h_init: the channel's 16 states as one f32 vector, from the slot or zero.
 // CHECK:        %[[H0:.*]] = scf.if %[[READS]] -> (vector<16xf32>) {
-// CHECK-NEXT:     %[[HS:.*]] = vector.load %[[SS]][%[[SRC]], %[[D]], %{{[a-z0-9_]+}}] : memref<?x32x16xbf16>, vector<16xbf16>
+// CHECK-NEXT:     %[[HS:.*]] = vector.load %[[SS]][%[[SRC]], %[[D]], %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xbf16>, vector<16xbf16>
 // CHECK-NEXT:     %[[HSF:.*]] = arith.extf %[[HS]] : vector<16xbf16> to vector<16xf32>
 // CHECK-NEXT:     scf.yield %[[HSF]] : vector<16xf32>
 // CHECK-NEXT:   } else {
 // CHECK-NEXT:     %[[HZ:.*]] = arith.constant dense<0.000000e+00> : vector<16xf32>
 // CHECK-NEXT:     scf.yield %[[HZ]] : vector<16xf32>
 // CHECK-NEXT:   }
-// CHECK-NEXT:   %[[AROW:.*]] = vector.load %[[A]][%[[D]], %{{[a-z0-9_]+}}] : memref<32x16xf32>, vector<16xf32>
+//   A * log2(e), once per row: the decay is exp2(dt * A * log2(e)).
+// CHECK-NEXT:   %[[L2E:.*]] = arith.constant dense<1.44269502> : vector<16xf32>
+// CHECK-NEXT:   %[[ARAW:.*]] = vector.load %[[A]][%[[D]], %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<32x16xf32>, vector<16xf32>
+// CHECK-NEXT:   %[[AROW:.*]] = arith.mulf %[[ARAW]], %[[L2E]] : vector<16xf32>
 // CHECK-NEXT:   %[[SKIP:.*]] = memref.load %[[DS]][%[[D]]] : memref<32xf32>
 // CHECK-NEXT:   %[[BIAS:.*]] = memref.load %[[DB]][%[[D]]] : memref<32xf32>
 // CHECK-NEXT:   %[[HT:.*]] = scf.for %[[T:[a-z0-9_]+]] = %[[BEGIN]] to %[[END]] step %{{[a-z0-9_]+}} iter_args(%[[H:[a-z0-9_]+]] = %[[H0]]) -> (vector<16xf32>) {
@@ -245,12 +248,12 @@ func.func @conv_update(%qsl: memref<?xi32>, %si: memref<?xi32>,
 // CHECK-NEXT:     %[[DELTA:.*]] = arith.select %[[BIG]], %[[V]], %[[LV]] : f32
 // CHECK-NEXT:     %[[UT:.*]] = memref.load %[[U]][%[[T]], %[[D]]] : memref<?x32xf32>
 // CHECK-NEXT:     %[[DU:.*]] = arith.mulf %[[DELTA]], %[[UT]] : f32
-// CHECK-NEXT:     %[[BT:.*]] = vector.load %[[B]][%[[T]], %{{[a-z0-9_]+}}] : memref<?x16xf32>, vector<16xf32>
-// CHECK-NEXT:     %[[CT:.*]] = vector.load %[[C]][%[[T]], %{{[a-z0-9_]+}}] : memref<?x16xf32>, vector<16xf32>
-//   h = exp(dt * A) * h + (dt * u) * B
+// CHECK-NEXT:     %[[BT:.*]] = vector.load %[[B]][%[[T]], %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x16xf32>, vector<16xf32>
+// CHECK-NEXT:     %[[CT:.*]] = vector.load %[[C]][%[[T]], %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x16xf32>, vector<16xf32>
+//   h = exp2(dt * A log2(e)) * h + (dt * u) * B
 // CHECK-DAG:      %[[DTV:.*]] = vector.broadcast %[[DELTA]] : f32 to vector<16xf32>
 // CHECK-DAG:      %[[DA:.*]] = arith.mulf %[[DTV]], %[[AROW]] : vector<16xf32>
-// CHECK-DAG:      %[[DECAY:.*]] = math.exp %[[DA]] : vector<16xf32>
+// CHECK-DAG:      %[[DECAY:.*]] = math.exp2 %[[DA]] : vector<16xf32>
 // CHECK-DAG:      %[[DUV:.*]] = vector.broadcast %[[DU]] : f32 to vector<16xf32>
 // CHECK-DAG:      %[[DBU:.*]] = arith.mulf %[[DUV]], %[[BT]] : vector<16xf32>
 // CHECK-DAG:      %[[DH:.*]] = arith.mulf %[[DECAY]], %[[H]] : vector<16xf32>
@@ -272,7 +275,7 @@ func.func @conv_update(%qsl: memref<?xi32>, %si: memref<?xi32>,
 // CHECK-NEXT:   }
 //   h_final to the destination slot, rounded once to bf16.
 // CHECK-NEXT:   %[[HB:.*]] = arith.truncf %[[HT]] : vector<16xf32> to vector<16xbf16>
-// CHECK-NEXT:   vector.store %[[HB]], %[[SS]][%[[DST]], %[[D]], %{{[a-z0-9_]+}}] : memref<?x32x16xbf16>, vector<16xbf16>
+// CHECK-NEXT:   vector.store %[[HB]], %[[SS]][%[[DST]], %[[D]], %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xbf16>, vector<16xbf16>
 // CHECK-NEXT: }
 // CHECK-NOT:  hssm.
 func.func @selective_scan(%qsl: memref<?xi32>, %si: memref<?xi32>,
@@ -309,13 +312,13 @@ func.func @selective_scan(%qsl: memref<?xi32>, %si: memref<?xi32>,
 // CHECK-NOT:  memref.load %[[INIT]]
 // CHECK:      %[[TRUE:.*]] = arith.constant true
 // CHECK:      %[[H0:.*]] = scf.if %[[TRUE]] -> (vector<16xf32>) {
-// CHECK-NEXT:   vector.load %[[SS]][%{{[a-z0-9_]+}}, %[[D]], %{{[a-z0-9_]+}}] : memref<?x32x16xf32>, vector<16xf32>
+// CHECK-NEXT:   vector.load %[[SS]][%{{[a-z0-9_]+}}, %[[D]], %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xf32>, vector<16xf32>
 // CHECK:      %[[HT:.*]] = scf.for %[[T:[a-z0-9_]+]] = %{{[a-z0-9_]+}} to %{{[a-z0-9_]+}} step %{{[a-z0-9_]+}} iter_args(%[[H:[a-z0-9_]+]] = %[[H0]]) -> (vector<16xf32>) {
 //   delta is used as it is.
 // CHECK-NEXT:   %[[DELTA:.*]] = memref.load %[[DT]][%[[T]], %[[D]]] : memref<?x32xf32>
 // CHECK-NEXT:   %[[UT:.*]] = memref.load %[[U]][%[[T]], %[[D]]] : memref<?x32xf32>
 // CHECK-NEXT:   arith.mulf %[[DELTA]], %[[UT]] : f32
-// CHECK:        math.exp %{{[a-z0-9_]+}} : vector<16xf32>
+// CHECK:        math.exp2 %{{[a-z0-9_]+}} : vector<16xf32>
 // CHECK:        %[[DOT:.*]] = vector.reduction <add>, %{{[a-z0-9_]+}} : vector<16xf32> into f32
 // CHECK-NEXT:   %[[SU:.*]] = arith.mulf %{{[a-z0-9_]+}}, %[[UT]] : f32
 // CHECK-NEXT:   %[[YT:.*]] = arith.addf %[[DOT]], %[[SU]] : f32
@@ -324,7 +327,7 @@ func.func @selective_scan(%qsl: memref<?xi32>, %si: memref<?xi32>,
 // CHECK-NEXT:   scf.yield %{{[a-z0-9_]+}} : vector<16xf32>
 // CHECK-NEXT: }
 //   An f32 pool takes the state without conversion.
-// CHECK-NEXT: vector.store %[[HT]], %[[SS]][%{{[a-z0-9_]+}}, %[[D]], %{{[a-z0-9_]+}}] : memref<?x32x16xf32>, vector<16xf32>
+// CHECK-NEXT: vector.store %[[HT]], %[[SS]][%{{[a-z0-9_]+}}, %[[D]], %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xf32>, vector<16xf32>
 // CHECK-NOT:  math.log
 // CHECK-NOT:  hssm.
 func.func @state_update(%qsl: memref<?xi32>, %si: memref<?xi32>,

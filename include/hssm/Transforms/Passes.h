@@ -25,7 +25,8 @@ namespace hssm {
 
 /// hssm.history_branch -> primitives + linear ops.
 void populateDecomposeHistoryBranchPatterns(RewritePatternSet &patterns,
-                                            bool deviceAlloc);
+                                            bool deviceAlloc,
+                                            bool gemmInputsInActivationType);
 /// Each primitive to loops; one populate function per family.
 void populateConvToLoopsPatterns(RewritePatternSet &patterns);
 void populateScanToLoopsPatterns(RewritePatternSet &patterns);

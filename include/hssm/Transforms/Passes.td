@@ -21,6 +21,12 @@ def HSSMDecompose : Pass<"hssm-decompose"> {
   let options = [
     Option<"deviceAlloc", "device-alloc", "bool", /*default=*/"false",
            "Allocate temporaries with gpu.alloc (for the GPU path)">,
+    Option<"gemmInputsInActivationType", "gemm-inputs-in-activation-type",
+           "bool", /*default=*/"false",
+           "Store the temporaries that feed projections (conv output, x_proj "
+           "output, scan output) in the activation type, so that every "
+           "projection multiplies operands of one type (a cuBLAS GEMM); "
+           "arithmetic stays fp32">,
   ];
 }
 
