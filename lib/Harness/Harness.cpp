@@ -125,10 +125,11 @@ ref::Pool hssm::harness::toReferencePool(const Pool &pool,
 // Steps
 //===----------------------------------------------------------------------===//
 
-BatchView Step::view(int64_t *numPrefillTokens) const {
+BatchView hssm::harness::batchView(const ref::Batch &batch,
+                                   int64_t numTokens) {
   BatchView v;
   v.numReqs = int64_t(batch.stateIndices.size());
-  v.numTokens = numTokens();
+  v.numTokens = numTokens;
   v.queryStartLoc = batch.queryStartLoc.data();
   v.stateIndices = batch.stateIndices.data();
   v.dstStateIndices =
@@ -137,7 +138,12 @@ BatchView Step::view(int64_t *numPrefillTokens) const {
   v.numDecodes = batch.numDecodes;
   v.numDecodeTokens = batch.numDecodes;
   v.numPrefills = batch.numPrefills;
-  v.numPrefillTokens = v.numTokens - batch.numDecodes;
+  v.numPrefillTokens = numTokens - batch.numDecodes;
+  return v;
+}
+
+BatchView Step::view(int64_t *numPrefillTokens) const {
+  BatchView v = batchView(batch, numTokens());
   if (numPrefillTokens)
     *numPrefillTokens = v.numPrefillTokens;
   return v;

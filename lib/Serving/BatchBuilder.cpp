@@ -1,6 +1,7 @@
 //===- BatchBuilder.cpp - One step's batch from its requests ------------===//
 
 #include "hssm/Serving/BatchBuilder.h"
+#include "hssm/Harness/Harness.h"
 
 #include <limits>
 #include <set>
@@ -12,19 +13,7 @@ using namespace hssm::serving;
 static std::string num(int64_t v) { return std::to_string(v); }
 
 BatchView StepBatch::view() const {
-  BatchView v;
-  v.numReqs = numRows();
-  v.numTokens = numTokens();
-  v.queryStartLoc = batch.queryStartLoc.data();
-  v.stateIndices = batch.stateIndices.data();
-  v.dstStateIndices =
-      batch.dstStateIndices.empty() ? nullptr : batch.dstStateIndices.data();
-  v.hasInitialState = batch.hasInitialState.data();
-  v.numDecodes = batch.numDecodes;
-  v.numDecodeTokens = batch.numDecodes;
-  v.numPrefills = batch.numPrefills;
-  v.numPrefillTokens = numPrefillTokens();
-  return v;
+  return ::hssm::harness::batchView(batch, numTokens());
 }
 
 Status hssm::serving::buildBatch(const std::vector<ScheduledRequest> &requests,

@@ -62,6 +62,10 @@ Pool makePool(const BranchConfig &config, int64_t numSlots);
 /// The same contents as the reference's pool.
 ref::Pool toReferencePool(const Pool &pool, const BranchConfig &config);
 
+/// The checkable view of a reference batch of `numTokens` tokens (decode
+/// token count = decode count, the rest are prefill tokens).
+BatchView batchView(const ref::Batch &batch, int64_t numTokens);
+
 /// One step's inputs.
 struct Step {
   ref::Batch batch;
