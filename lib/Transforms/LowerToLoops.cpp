@@ -41,6 +41,8 @@ struct HSSMLowerToLoopsPass
     RewritePatternSet patterns(&getContext());
     populateConvToLoopsPatterns(patterns);
     populateScanToLoopsPatterns(patterns);
+    if (scanChunk > 0)
+      populateChunkedScanToLoopsPatterns(patterns, scanChunk, deviceAlloc);
     populateElementwiseToLoopsPatterns(patterns);
     if (!keepLinear)
       populateLinearToLoopsPatterns(patterns);

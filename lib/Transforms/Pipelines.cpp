@@ -25,7 +25,11 @@ void mlir::hssm::buildLowerToCpuPipeline(OpPassManager &pm) {
   pm.addPass(createHSSMDecompose());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createHSSMFuseCombineIntoProjection());
-  pm.addPass(createHSSMLowerToLoops());
+  // Prefill scans in chunks of 64 tokens joined by the associative rule:
+  // the same lowering as on the GPU, so CI runs the GPU's scan on the CPU.
+  HSSMLowerToLoopsOptions loops;
+  loops.scanChunk = 64;
+  pm.addPass(createHSSMLowerToLoops(loops));
   // Zero fills of the `zero` mode.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
@@ -76,7 +80,9 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
   return "hssm-decompose{device-alloc=true gemm-inputs-in-activation-type=true},"
          "canonicalize,"
          "hssm-fuse-combine-into-projection,hssm-linear-to-call,"
-         "hssm-lower-to-loops,"
+         "hssm-lower-to-loops{device-alloc=true scan-chunk=" +
+         std::to_string(int64_t(options.scanChunk)) +
+         "},"
          "func.func(convert-linalg-to-parallel-loops,"
          "scf-parallel-loop-tiling{parallel-loop-tile-sizes=1," +
          block +

@@ -30,6 +30,11 @@ void populateDecomposeHistoryBranchPatterns(RewritePatternSet &patterns,
 /// Each primitive to loops; one populate function per family.
 void populateConvToLoopsPatterns(RewritePatternSet &patterns);
 void populateScanToLoopsPatterns(RewritePatternSet &patterns);
+/// selective_scan chunked over time (`chunk` tokens), joined by the
+/// associative rule; carries in fp32 temporaries (gpu.alloc when
+/// `deviceAlloc`).
+void populateChunkedScanToLoopsPatterns(RewritePatternSet &patterns,
+                                        int64_t chunk, bool deviceAlloc);
 void populateLinearToLoopsPatterns(RewritePatternSet &patterns);
 void populateElementwiseToLoopsPatterns(RewritePatternSet &patterns);
 
@@ -48,6 +53,10 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       llvm::cl::desc("libdevice bitcode to link (default: found in the CUDA "
                      "toolkit)"),
       llvm::cl::init("")};
+  Option<int64_t> scanChunk{
+      *this, "scan-chunk",
+      llvm::cl::desc("Tokens per chunk of the parallel prefill scan"),
+      llvm::cl::init(64)};
   Option<int64_t> blockSize{
       *this, "block-size",
       llvm::cl::desc("Threads per block along channels/columns"),

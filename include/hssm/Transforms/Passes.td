@@ -43,10 +43,16 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
                            "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
-                           "::mlir::vector::VectorDialect"];
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::gpu::GPUDialect"];
   let options = [
     Option<"keepLinear", "keep-linear", "bool", /*default=*/"false",
            "Leave hssm.linear for a library call (cuBLAS on the GPU)">,
+    Option<"scanChunk", "scan-chunk", "int64_t", /*default=*/"0",
+           "Cut prefill scans into chunks of this many tokens that run in "
+           "parallel, joined by the associative rule (0: sequential)">,
+    Option<"deviceAlloc", "device-alloc", "bool", /*default=*/"false",
+           "Allocate the lowering's temporaries with gpu.alloc">,
   ];
 }
 

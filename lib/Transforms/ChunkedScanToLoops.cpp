@@ -1,0 +1,226 @@
+//===- ChunkedScanToLoops.cpp - hssm.selective_scan, chunked over time ----===//
+//
+// A prefill row of thousands of tokens gives the sequential lowering one
+// thread per channel walking every token. Here each row is cut into chunks
+// of `chunk` tokens that run in parallel, joined by SPEC.md's associative
+// rule (a0, b0) o (a1, b1) = (a1 a0, a1 b0 + b1):
+//   1. per (row, chunk, channel): the chunk's decay product
+//      a = exp2(A log2(e) * sum dt) and its state b from zero;
+//   2. per (row, channel): sequentially over the chunks, each chunk's true
+//      initial state h (stored over b) and h = a h + b; the last h goes to
+//      the destination slot;
+//   3. per (row, chunk, channel): the chunk again from its initial state,
+//      writing the outputs.
+// The exponentials are computed twice; the parallelism is `chunk` times
+// larger. The carries live in fp32 temporaries [prefill rows, chunks, D, N].
+//
+//===----------------------------------------------------------------------===//
+
+#include "LoopUtils.h"
+#include "ScanCommon.h"
+#include "hssm/Transforms/Passes.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace mlir::hssm;
+
+namespace {
+
+struct ChunkedScanToLoops : OpRewritePattern<SelectiveScanOp> {
+  ChunkedScanToLoops(MLIRContext *ctx, int64_t chunk, bool deviceAlloc)
+      : OpRewritePattern(ctx, /*benefit=*/2), chunk(chunk),
+        deviceAlloc(deviceAlloc) {}
+
+  LogicalResult matchAndRewrite(SelectiveScanOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    FailureOr<BatchValues> batch = getBatchValues(op, op.getBatch(), rewriter);
+    if (failed(batch))
+      return failure();
+    ScanOperands ops = ScanOperands::of(op);
+    OpBuilder &b = rewriter;
+    Value zero = constIndex(b, loc, 0), one = constIndex(b, loc, 1);
+    Value chunkLen = constIndex(b, loc, chunk);
+    Value tokens = dimValue(b, loc, ops.u, 0);
+    Value maxChunks = arith::CeilDivUIOp::create(b, loc, tokens, chunkLen);
+    Value rows = batch->numPrefills;
+    Value channels = dimValue(b, loc, ops.a, 0);
+    Value flat = arith::MulIOp::create(b, loc, rows, maxChunks);
+
+    int64_t d = ops.a.getType() ? cast<MemRefType>(ops.a.getType()).getDimSize(0)
+                                : ShapedType::kDynamic;
+    auto carryType =
+        MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic, d, ops.n},
+                        b.getF32Type());
+    SmallVector<Value> sizes = {rows, maxChunks};
+    if (ShapedType::isDynamic(d))
+      sizes.push_back(channels);
+    Value decays = allocate(b, loc, carryType, sizes);
+    Value states = allocate(b, loc, carryType, sizes);
+
+    // (rc, d) -> prefill row r, chunk c, its batch row, tokens [t0, t1).
+    auto chunkOf = [&](OpBuilder &b, Location loc, Value rc) {
+      struct Chunk {
+        Value r, c, t0, t1, live;
+        RowInfo info;
+      } ch;
+      ch.r = arith::DivUIOp::create(b, loc, rc, maxChunks);
+      ch.c = arith::RemUIOp::create(b, loc, rc, maxChunks);
+      Value row = arith::AddIOp::create(b, loc, batch->numDecodes, ch.r);
+      ch.info = loadRow(b, loc, *batch, row, op.getPadSlotId(), false);
+      ch.t0 = arith::AddIOp::create(
+          b, loc, ch.info.begin, arith::MulIOp::create(b, loc, ch.c, chunkLen));
+      ch.t1 = arith::MinUIOp::create(
+          b, loc, arith::AddIOp::create(b, loc, ch.t0, chunkLen), ch.info.end);
+      ch.live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                      ch.t0, ch.info.end);
+      return ch;
+    };
+    auto forChunks = [&](function_ref<void(OpBuilder &, Location, Value,
+                                           Value)> body) {
+      scf::ParallelOp::create(b, loc, ValueRange{zero, zero},
+                              ValueRange{flat, channels}, ValueRange{one, one},
+                              [&](OpBuilder &b, Location loc, ValueRange ivs) {
+                                body(b, loc, ivs[0], ivs[1]);
+                              });
+    };
+
+    // 1. Each chunk from a zero state: its decay product and final state.
+    forChunks([&](OpBuilder &b, Location loc, Value rc, Value dIdx) {
+      auto ch = chunkOf(b, loc, rc);
+      Value notPad = arith::XOrIOp::create(
+          b, loc, ch.info.isPad,
+          arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+      Value work = arith::AndIOp::create(b, loc, ch.live, notPad);
+      scf::IfOp::create(b, loc, work, [&](OpBuilder &b, Location loc) {
+        Value z = constIndex(b, loc, 0);
+        ScanRow row = ScanRow::load(b, loc, ops, dIdx, z);
+        Value h0 = arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(ops.vecType(b), 0.0f));
+        auto loop = scf::ForOp::create(
+            b, loc, ch.t0, ch.t1, constIndex(b, loc, 1),
+            ValueRange{h0, constF32(b, loc, 0.0f)},
+            [&](OpBuilder &b, Location loc, Value t, ValueRange carried) {
+              Value dt;
+              Value h = scanToken(b, loc, ops, row, t, dIdx, carried[0],
+                                  /*writeOutput=*/false, &dt);
+              Value sum = arith::AddFOp::create(b, loc, carried[1], dt);
+              scf::YieldOp::create(b, loc, ValueRange{h, sum});
+            });
+        // prod_t exp2(dt_t A log2 e) = exp2(A log2 e * sum_t dt_t)
+        Value decay = math::Exp2Op::create(
+            b, loc,
+            arith::MulFOp::create(b, loc, row.aLog2e,
+                                  vector::BroadcastOp::create(
+                                      b, loc, ops.vecType(b),
+                                      loop.getResult(1))));
+        vector::StoreOp::create(b, loc, decay, decays,
+                                ValueRange{ch.r, ch.c, dIdx, z});
+        vector::StoreOp::create(b, loc, loop.getResult(0), states,
+                                ValueRange{ch.r, ch.c, dIdx, z});
+        scf::YieldOp::create(b, loc);
+      });
+    });
+
+    // 2. The chunks' true initial states, sequentially per row and channel.
+    scf::ParallelOp::create(
+        b, loc, ValueRange{zero, zero}, ValueRange{rows, channels},
+        ValueRange{one, one}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+          Value r = ivs[0], dIdx = ivs[1];
+          Value row = arith::AddIOp::create(b, loc, batch->numDecodes, r);
+          RowInfo info = loadRow(b, loc, *batch, row, op.getPadSlotId(), false);
+          Value notPad = arith::XOrIOp::create(
+              b, loc, info.isPad,
+              arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+          scf::IfOp::create(b, loc, notPad, [&](OpBuilder &b, Location loc) {
+            Value z = constIndex(b, loc, 0);
+            Value h = loadInitialState(b, loc, ops, info, dIdx, z);
+            Value len = arith::SubIOp::create(b, loc, info.end, info.begin);
+            Value count = arith::CeilDivUIOp::create(b, loc, len, chunkLen);
+            auto loop = scf::ForOp::create(
+                b, loc, z, count, constIndex(b, loc, 1), ValueRange{h},
+                [&](OpBuilder &b, Location loc, Value c, ValueRange carried) {
+                  VectorType vt = ops.vecType(b);
+                  Value a = vector::LoadOp::create(
+                      b, loc, vt, decays, ValueRange{r, c, dIdx, z});
+                  Value local = vector::LoadOp::create(
+                      b, loc, vt, states, ValueRange{r, c, dIdx, z});
+                  vector::StoreOp::create(b, loc, carried[0], states,
+                                          ValueRange{r, c, dIdx, z});
+                  Value next = arith::AddFOp::create(
+                      b, loc, arith::MulFOp::create(b, loc, a, carried[0]),
+                      local);
+                  scf::YieldOp::create(b, loc, next);
+                });
+            storeFinalState(b, loc, ops, loop.getResult(0), info.dstSlot, dIdx,
+                            z);
+            scf::YieldOp::create(b, loc);
+          });
+        });
+
+    // 3. Each chunk again from its true initial state, writing the outputs
+    // (zeros for pad rows).
+    forChunks([&](OpBuilder &b, Location loc, Value rc, Value dIdx) {
+      auto ch = chunkOf(b, loc, rc);
+      scf::IfOp::create(b, loc, ch.live, [&](OpBuilder &b, Location loc) {
+        scf::IfOp::create(
+            b, loc, ch.info.isPad,
+            [&](OpBuilder &b, Location loc) {
+              zeroColumn(b, loc, ops.out, ch.t0, ch.t1, dIdx);
+              scf::YieldOp::create(b, loc);
+            },
+            [&](OpBuilder &b, Location loc) {
+              Value z = constIndex(b, loc, 0);
+              ScanRow row = ScanRow::load(b, loc, ops, dIdx, z);
+              Value h0 = vector::LoadOp::create(b, loc, ops.vecType(b), states,
+                                                ValueRange{ch.r, ch.c, dIdx, z});
+              scf::ForOp::create(
+                  b, loc, ch.t0, ch.t1, constIndex(b, loc, 1), ValueRange{h0},
+                  [&](OpBuilder &b, Location loc, Value t, ValueRange carried) {
+                    Value h = scanToken(b, loc, ops, row, t, dIdx, carried[0],
+                                        /*writeOutput=*/true);
+                    scf::YieldOp::create(b, loc, h);
+                  });
+              scf::YieldOp::create(b, loc);
+            });
+        scf::YieldOp::create(b, loc);
+      });
+    });
+
+    release(b, loc, decays);
+    release(b, loc, states);
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+private:
+  Value allocate(OpBuilder &b, Location loc, MemRefType type,
+                 ValueRange sizes) const {
+    if (deviceAlloc)
+      return gpu::AllocOp::create(b, loc, type, /*asyncToken=*/Type(),
+                                  ValueRange{}, sizes, ValueRange{})
+          .getMemref();
+    return memref::AllocOp::create(b, loc, type, sizes);
+  }
+  void release(OpBuilder &b, Location loc, Value buffer) const {
+    if (deviceAlloc)
+      gpu::DeallocOp::create(b, loc, /*asyncToken=*/Type(), ValueRange{},
+                             buffer);
+    else
+      memref::DeallocOp::create(b, loc, buffer);
+  }
+
+  int64_t chunk;
+  bool deviceAlloc;
+};
+
+} // namespace
+
+void mlir::hssm::populateChunkedScanToLoopsPatterns(RewritePatternSet &patterns,
+                                                    int64_t chunk,
+                                                    bool deviceAlloc) {
+  patterns.add<ChunkedScanToLoops>(patterns.getContext(), chunk, deviceAlloc);
+}
