@@ -41,6 +41,8 @@ struct HSSMLowerToLoopsPass
     RewritePatternSet patterns(&getContext());
     populateConvToLoopsPatterns(patterns);
     populateScanToLoopsPatterns(patterns);
+    if (convChunk > 0)
+      populateChunkedConvToLoopsPatterns(patterns, convChunk);
     if (scanChunk > 0)
       populateChunkedScanToLoopsPatterns(patterns, scanChunk, deviceAlloc);
     populateElementwiseToLoopsPatterns(patterns);

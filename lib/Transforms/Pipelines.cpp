@@ -25,10 +25,12 @@ void mlir::hssm::buildLowerToCpuPipeline(OpPassManager &pm) {
   pm.addPass(createHSSMDecompose());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createHSSMFuseCombineIntoProjection());
-  // Prefill scans in chunks of 64 tokens joined by the associative rule:
-  // the same lowering as on the GPU, so CI runs the GPU's scan on the CPU.
+  // Prefill scans in chunks of 64 tokens joined by the associative rule, and
+  // prefill convs in chunks: the same lowerings as on the GPU, so CI runs
+  // the GPU's loops on the CPU.
   HSSMLowerToLoopsOptions loops;
   loops.scanChunk = 64;
+  loops.convChunk = 64;
   pm.addPass(createHSSMLowerToLoops(loops));
   // Zero fills of the `zero` mode.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
@@ -81,8 +83,8 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          "canonicalize,"
          "hssm-fuse-combine-into-projection,hssm-linear-to-call,"
          "hssm-lower-to-loops{device-alloc=true scan-chunk=" +
-         std::to_string(int64_t(options.scanChunk)) +
-         "},"
+         std::to_string(int64_t(options.scanChunk)) + " conv-chunk=" +
+         std::to_string(int64_t(options.scanChunk)) + "},"
          "func.func(convert-linalg-to-parallel-loops,"
          "scf-parallel-loop-tiling{parallel-loop-tile-sizes=1," +
          block +

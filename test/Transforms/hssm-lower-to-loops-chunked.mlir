@@ -59,3 +59,33 @@ func.func @scan(%qsl: memref<?xi32>, %si: memref<?xi32>, %init: memref<?xi8>,
       out(%y : memref<?x32xf32>)
   return
 }
+
+// RUN: hssm-opt %s -hssm-lower-to-loops=conv-chunk=64 | FileCheck %s --check-prefix=CONV
+
+// The prefill conv in chunks: (1) outputs per (row, chunk, channel), each
+// chunk's window read from x (or the state before the row's first token);
+// (2) the new state per (row, channel), after every chunk has read the old.
+// CONV-LABEL: func.func @conv(
+// CONV-SAME: %[[X:[a-zA-Z0-9_]+]]: memref<?x32xf32>, %[[W:[a-zA-Z0-9_]+]]: memref<32x4xf32>, %[[CS:[a-zA-Z0-9_]+]]: memref<?x3x32xf32>, %[[O:[a-zA-Z0-9_]+]]: memref<?x32xf32>
+// CONV:      %[[NC:.*]] = arith.ceildivui
+// CONV:      scf.parallel (%[[RC:[a-z0-9_]+]], %{{[a-z0-9_]+}}) =
+// CONV:        arith.remui %[[RC]], %[[NC]]
+// CONV:        arith.cmpi sge
+// CONV:        memref.load %[[X]]
+// CONV:        memref.load %[[CS]]
+// CONV:        scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, f32)
+// CONV:          memref.store %{{.*}}, %[[O]]
+// CONV-NOT:    memref.store %{{.*}}, %[[CS]]
+// CONV:      scf.parallel
+// CONV-COUNT-3: memref.store %{{.*}}, %[[CS]]
+func.func @conv(%qsl: memref<?xi32>, %si: memref<?xi32>, %init: memref<?xi8>,
+                %nd: index, %np: index, %npt: index, %x: memref<?x32xf32>,
+                %w: memref<32x4xf32>, %cs: memref<?x3x32xf32>,
+                %o: memref<?x32xf32>) {
+  %b = hssm.batch query_start_loc(%qsl : memref<?xi32>)
+      state_indices(%si : memref<?xi32>) has_initial_state(%init : memref<?xi8>)
+      decodes(%nd, %nd) prefills(%np, %npt)
+  hssm.conv1d x(%x : memref<?x32xf32>) weight(%w : memref<32x4xf32>)
+      state(%cs : memref<?x3x32xf32>) batch(%b) out(%o : memref<?x32xf32>) {silu}
+  return
+}

@@ -29,6 +29,9 @@ void populateDecomposeHistoryBranchPatterns(RewritePatternSet &patterns,
                                             bool gemmInputsInActivationType);
 /// Each primitive to loops; one populate function per family.
 void populateConvToLoopsPatterns(RewritePatternSet &patterns);
+/// conv1d over prefill rows in chunks of `chunk` tokens run in parallel.
+void populateChunkedConvToLoopsPatterns(RewritePatternSet &patterns,
+                                        int64_t chunk);
 void populateScanToLoopsPatterns(RewritePatternSet &patterns);
 /// selective_scan chunked over time (`chunk` tokens), joined by the
 /// associative rule; carries in fp32 temporaries (gpu.alloc when

@@ -51,6 +51,9 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
     Option<"scanChunk", "scan-chunk", "int64_t", /*default=*/"0",
            "Cut prefill scans into chunks of this many tokens that run in "
            "parallel, joined by the associative rule (0: sequential)">,
+    Option<"convChunk", "conv-chunk", "int64_t", /*default=*/"0",
+           "Cut prefill convs into chunks of this many tokens that run in "
+           "parallel (0: one loop per row)">,
     Option<"deviceAlloc", "device-alloc", "bool", /*default=*/"false",
            "Allocate the lowering's temporaries with gpu.alloc">,
   ];

@@ -1,0 +1,175 @@
+//===- ChunkedConvToLoops.cpp - hssm.conv1d, chunked over time ------------===//
+//
+// The prefill conv in chunks of `chunk` tokens that run in parallel: unlike
+// the scan, a chunk needs no carry, since its window of W-1 older inputs is
+// in x itself (or, before the row's first token, in the conv state). Two loop
+// nests, so that the state is rewritten only after every chunk has read it:
+//   1. per (row, chunk, channel): the outputs of the chunk's tokens;
+//   2. per (row, channel): the row's last W-1 raw inputs to the dst slot.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LoopUtils.h"
+#include "hssm/Transforms/Passes.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace mlir::hssm;
+
+namespace {
+
+struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
+  ChunkedConvToLoops(MLIRContext *ctx, int64_t chunk)
+      : OpRewritePattern(ctx, /*benefit=*/2), chunk(chunk) {}
+
+  LogicalResult matchAndRewrite(Conv1dOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    FailureOr<BatchValues> batch = getBatchValues(op, op.getBatch(), rewriter);
+    if (failed(batch))
+      return failure();
+    OpBuilder &b = rewriter;
+    int64_t width = op.getWeight().getType().getDimSize(1);
+    Value x = op.getX(), weight = op.getWeight(), bias = op.getBias();
+    Value state = op.getConvState(), out = op.getOut();
+    Value zero = constIndex(b, loc, 0), one = constIndex(b, loc, 1);
+    Value chunkLen = constIndex(b, loc, chunk);
+    Value maxChunks = arith::CeilDivUIOp::create(
+        b, loc, dimValue(b, loc, x, 0), chunkLen);
+    Value flat = arith::MulIOp::create(b, loc, batch->numPrefills, maxChunks);
+    Value channels = dimValue(b, loc, weight, 0);
+
+    // Input p of the row (begin <= p: x; before it: the state or zero).
+    auto input = [&](OpBuilder &b, Location loc, const RowInfo &info, Value p,
+                     Value d) -> Value {
+      Value inRow = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
+                                          p, info.begin);
+      return scf::IfOp::create(
+                 b, loc, inRow,
+                 [&](OpBuilder &b, Location loc) {
+                   scf::YieldOp::create(b, loc, loadF32(b, loc, x, {p, d}));
+                 },
+                 [&](OpBuilder &b, Location loc) {
+                   // state[k] holds input begin - (W-1) + k.
+                   Value k = arith::AddIOp::create(
+                       b, loc, arith::SubIOp::create(b, loc, p, info.begin),
+                       constIndex(b, loc, width - 1));
+                   Value v = scf::IfOp::create(
+                                 b, loc, info.readsState,
+                                 [&](OpBuilder &b, Location loc) {
+                                   scf::YieldOp::create(
+                                       b, loc,
+                                       loadF32(b, loc, state,
+                                               {info.srcSlot, k, d}));
+                                 },
+                                 [&](OpBuilder &b, Location loc) {
+                                   scf::YieldOp::create(
+                                       b, loc, constF32(b, loc, 0.0f));
+                                 })
+                                 .getResult(0);
+                   scf::YieldOp::create(b, loc, v);
+                 })
+          .getResult(0);
+    };
+
+    // 1. Outputs, chunk by chunk.
+    scf::ParallelOp::create(
+        b, loc, ValueRange{zero, zero}, ValueRange{flat, channels},
+        ValueRange{one, one}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+          Value rc = ivs[0], d = ivs[1];
+          Value r = arith::DivUIOp::create(b, loc, rc, maxChunks);
+          Value c = arith::RemUIOp::create(b, loc, rc, maxChunks);
+          Value row = arith::AddIOp::create(b, loc, batch->numDecodes, r);
+          RowInfo info = loadRow(b, loc, *batch, row, op.getPadSlotId(), false);
+          Value t0 = arith::AddIOp::create(
+              b, loc, info.begin, arith::MulIOp::create(b, loc, c, chunkLen));
+          Value t1 = arith::MinUIOp::create(
+              b, loc, arith::AddIOp::create(b, loc, t0, chunkLen), info.end);
+          Value live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                             t0, info.end);
+          scf::IfOp::create(b, loc, live, [&](OpBuilder &b, Location loc) {
+            scf::IfOp::create(
+                b, loc, info.isPad,
+                [&](OpBuilder &b, Location loc) {
+                  zeroColumn(b, loc, out, t0, t1, d);
+                  scf::YieldOp::create(b, loc);
+                },
+                [&](OpBuilder &b, Location loc) {
+                  SmallVector<Value> window;
+                  for (int64_t k = 0; k < width - 1; ++k) {
+                    Value p = arith::SubIOp::create(
+                        b, loc, t0, constIndex(b, loc, width - 1 - k));
+                    window.push_back(input(b, loc, info, p, d));
+                  }
+                  SmallVector<Value> taps;
+                  for (int64_t k = 0; k < width; ++k)
+                    taps.push_back(
+                        loadF32(b, loc, weight, {d, constIndex(b, loc, k)}));
+                  Value biasValue =
+                      bias ? loadF32(b, loc, bias, {d}) : constF32(b, loc, 0);
+                  scf::ForOp::create(
+                      b, loc, t0, t1, constIndex(b, loc, 1), window,
+                      [&](OpBuilder &b, Location loc, Value t,
+                          ValueRange carried) {
+                        Value xt = loadF32(b, loc, x, {t, d});
+                        Value acc = biasValue;
+                        for (int64_t k = 0; k < width - 1; ++k)
+                          acc = arith::AddFOp::create(
+                              b, loc, acc,
+                              arith::MulFOp::create(b, loc, taps[k],
+                                                    carried[k]));
+                        acc = arith::AddFOp::create(
+                            b, loc, acc,
+                            arith::MulFOp::create(b, loc, taps[width - 1], xt));
+                        storeF32(b, loc, op.getSilu() ? silu(b, loc, acc) : acc,
+                                 out, {t, d});
+                        SmallVector<Value> shifted(carried.drop_front());
+                        shifted.push_back(xt);
+                        scf::YieldOp::create(b, loc, shifted);
+                      });
+                  scf::YieldOp::create(b, loc);
+                });
+            scf::YieldOp::create(b, loc);
+          });
+        });
+
+    // 2. The new conv state: inputs end-(W-1) .. end-1 of each live row.
+    scf::ParallelOp::create(
+        b, loc, ValueRange{zero, zero},
+        ValueRange{batch->numPrefills, channels}, ValueRange{one, one},
+        [&](OpBuilder &b, Location loc, ValueRange ivs) {
+          Value row = arith::AddIOp::create(b, loc, batch->numDecodes, ivs[0]);
+          Value d = ivs[1];
+          RowInfo info = loadRow(b, loc, *batch, row, op.getPadSlotId(), false);
+          Value notPad = arith::XOrIOp::create(
+              b, loc, info.isPad,
+              arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+          scf::IfOp::create(b, loc, notPad, [&](OpBuilder &b, Location loc) {
+            // Read the whole window before writing: dst may be src.
+            SmallVector<Value> window;
+            for (int64_t k = 0; k < width - 1; ++k) {
+              Value p = arith::SubIOp::create(
+                  b, loc, info.end, constIndex(b, loc, width - 1 - k));
+              window.push_back(input(b, loc, info, p, d));
+            }
+            for (int64_t k = 0; k < width - 1; ++k)
+              storeF32(b, loc, window[k], state,
+                       {info.dstSlot, constIndex(b, loc, k), d});
+            scf::YieldOp::create(b, loc);
+          });
+        });
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+private:
+  int64_t chunk;
+};
+
+} // namespace
+
+void mlir::hssm::populateChunkedConvToLoopsPatterns(RewritePatternSet &patterns,
+                                                    int64_t chunk) {
+  patterns.add<ChunkedConvToLoops>(patterns.getContext(), chunk);
+}
