@@ -42,8 +42,57 @@ struct DeviceBuffers {
 };
 } // namespace
 
+static size_t byteSize(const Buffer &b) {
+  size_t elements = 1;
+  for (int64_t d : b.shape)
+    elements *= d < 0 ? 0 : static_cast<size_t>(d);
+  return elements * elemSize(b.elem);
+}
+
+cuda::DeviceResidents::~DeviceResidents() {
+  for (auto &[host, entry] : entries)
+    (void)cuda::release(entry.device);
+}
+
+Status cuda::DeviceResidents::add(const Buffer &host) {
+  if (find(host.data))
+    return Status::success();
+  Entry e{nullptr, byteSize(host)};
+  if (e.bytes != 0) {
+    if (Status s = cuda::allocate(e.bytes, &e.device); !s.ok())
+      return s;
+    if (Status s = cuda::copyToDevice(e.device, host.data, e.bytes); !s.ok()) {
+      (void)cuda::release(e.device);
+      return s;
+    }
+  }
+  entries.push_back({host.data, e});
+  return Status::success();
+}
+
+Status cuda::DeviceResidents::download(const Buffer &host) const {
+  for (const auto &[ptr, entry] : entries)
+    if (ptr == host.data)
+      return entry.bytes ? cuda::copyToHost(host.data, entry.device,
+                                            entry.bytes)
+                         : Status::success();
+  return Status::error("device residents: no device copy of that buffer");
+}
+
+void *cuda::DeviceResidents::find(const void *host) const {
+  for (const auto &[ptr, entry] : entries)
+    if (ptr == host && host)
+      return entry.device;
+  return nullptr;
+}
+
 Invoker cuda::mirrorToDevice(Invoker deviceInvoker) {
-  return [device = std::move(deviceInvoker)](
+  return mirrorToDevice(std::move(deviceInvoker), nullptr);
+}
+
+Invoker cuda::mirrorToDevice(Invoker deviceInvoker,
+                             std::shared_ptr<DeviceResidents> residents) {
+  return [device = std::move(deviceInvoker), residents](
              const std::vector<Arg> &args) -> Status {
     DeviceBuffers owned;
     std::vector<Arg> deviceArgs = args;
@@ -52,6 +101,10 @@ Invoker cuda::mirrorToDevice(Invoker deviceInvoker) {
       if (!std::holds_alternative<Buffer>(args[i]))
         continue;
       const Buffer &host = std::get<Buffer>(args[i]);
+      if (void *resident = residents ? residents->find(host.data) : nullptr) {
+        std::get<Buffer>(deviceArgs[i]).data = resident;
+        continue; // bytes[i] stays 0: not copied back either
+      }
       std::string where = "device mirror: argument " + std::to_string(i);
       size_t elements = 1;
       for (int64_t d : host.shape) {

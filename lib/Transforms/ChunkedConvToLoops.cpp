@@ -102,32 +102,9 @@ struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
                         b, loc, t0, constIndex(b, loc, width - 1 - k));
                     window.push_back(input(b, loc, info, p, d));
                   }
-                  SmallVector<Value> taps;
-                  for (int64_t k = 0; k < width; ++k)
-                    taps.push_back(
-                        loadF32(b, loc, weight, {d, constIndex(b, loc, k)}));
-                  Value biasValue =
-                      bias ? loadF32(b, loc, bias, {d}) : constF32(b, loc, 0);
-                  scf::ForOp::create(
-                      b, loc, t0, t1, constIndex(b, loc, 1), window,
-                      [&](OpBuilder &b, Location loc, Value t,
-                          ValueRange carried) {
-                        Value xt = loadF32(b, loc, x, {t, d});
-                        Value acc = biasValue;
-                        for (int64_t k = 0; k < width - 1; ++k)
-                          acc = arith::AddFOp::create(
-                              b, loc, acc,
-                              arith::MulFOp::create(b, loc, taps[k],
-                                                    carried[k]));
-                        acc = arith::AddFOp::create(
-                            b, loc, acc,
-                            arith::MulFOp::create(b, loc, taps[width - 1], xt));
-                        storeF32(b, loc, op.getSilu() ? silu(b, loc, acc) : acc,
-                                 out, {t, d});
-                        SmallVector<Value> shifted(carried.drop_front());
-                        shifted.push_back(xt);
-                        scf::YieldOp::create(b, loc, shifted);
-                      });
+                  ConvTaps taps = ConvTaps::load(b, loc, weight, bias, d);
+                  convTokens(b, loc, taps, x, out, t0, t1, d, window,
+                             op.getSilu());
                   scf::YieldOp::create(b, loc);
                 });
             scf::YieldOp::create(b, loc);

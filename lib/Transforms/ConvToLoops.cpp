@@ -82,29 +82,12 @@ struct ConvToLoops : OpRewritePattern<ConvOp> {
           });
       window.push_back(read.getResult(0));
     }
-    SmallVector<Value> taps;
-    for (int64_t k = 0; k < width; ++k)
-      taps.push_back(loadF32(b, loc, weight, {d, constIndex(b, loc, k)}));
-    Value biasValue = bias ? loadF32(b, loc, bias, {d}) : zeroF;
-
-    auto tokens = scf::ForOp::create(
-        b, loc, info.begin, info.end, constIndex(b, loc, 1), window,
-        [&](OpBuilder &b, Location loc, Value t, ValueRange carried) {
-          Value xt = loadF32(b, loc, x, {t, d});
-          Value acc = biasValue;
-          for (int64_t k = 0; k < width - 1; ++k)
-            acc = arith::AddFOp::create(
-                b, loc, acc, arith::MulFOp::create(b, loc, taps[k], carried[k]));
-          acc = arith::AddFOp::create(
-              b, loc, acc, arith::MulFOp::create(b, loc, taps[width - 1], xt));
-          storeF32(b, loc, applySilu ? silu(b, loc, acc) : acc, out, {t, d});
-          SmallVector<Value> shifted(carried.drop_front());
-          shifted.push_back(xt);
-          scf::YieldOp::create(b, loc, shifted);
-        });
+    ConvTaps taps = ConvTaps::load(b, loc, weight, bias, d);
+    SmallVector<Value> last = convTokens(b, loc, taps, x, out, info.begin,
+                                         info.end, d, window, applySilu);
     // The window after the last token is the new conv state.
     for (int64_t k = 0; k < width - 1; ++k)
-      storeF32(b, loc, tokens.getResult(k), state,
+      storeF32(b, loc, last[k], state,
                {info.dstSlot, constIndex(b, loc, k), d});
   }
 };

@@ -135,3 +135,39 @@ void mlir::hssm::zeroColumn(OpBuilder &b, Location loc, Value memref,
                        scf::YieldOp::create(b, loc);
                      });
 }
+
+ConvTaps ConvTaps::load(OpBuilder &b, Location loc, Value weight, Value bias,
+                        Value d) {
+  ConvTaps c;
+  int64_t width = cast<MemRefType>(weight.getType()).getDimSize(1);
+  for (int64_t k = 0; k < width; ++k)
+    c.taps.push_back(loadF32(b, loc, weight, {d, constIndex(b, loc, k)}));
+  c.bias = bias ? loadF32(b, loc, bias, {d}) : constF32(b, loc, 0.0f);
+  return c;
+}
+
+SmallVector<Value> mlir::hssm::convTokens(OpBuilder &b, Location loc,
+                                          const ConvTaps &taps, Value x,
+                                          Value out, Value begin, Value end,
+                                          Value d, ValueRange window,
+                                          bool applySilu) {
+  int64_t width = int64_t(taps.taps.size());
+  auto tokens = scf::ForOp::create(
+      b, loc, begin, end, constIndex(b, loc, 1), window,
+      [&](OpBuilder &b, Location loc, Value t, ValueRange carried) {
+        Value xt = loadF32(b, loc, x, {t, d});
+        Value acc = taps.bias;
+        for (int64_t k = 0; k < width - 1; ++k)
+          acc = arith::AddFOp::create(
+              b, loc, acc,
+              arith::MulFOp::create(b, loc, taps.taps[k], carried[k]));
+        acc = arith::AddFOp::create(
+            b, loc, acc,
+            arith::MulFOp::create(b, loc, taps.taps[width - 1], xt));
+        storeF32(b, loc, applySilu ? silu(b, loc, acc) : acc, out, {t, d});
+        SmallVector<Value> shifted(carried.drop_front());
+        shifted.push_back(xt);
+        scf::YieldOp::create(b, loc, shifted);
+      });
+  return SmallVector<Value>(tokens.getResults());
+}

@@ -52,6 +52,22 @@ struct RowInfo {
 RowInfo loadRow(OpBuilder &b, Location loc, const BatchValues &batch,
                 Value row, int64_t padSlotId, bool alwaysRead);
 
+/// A channel's conv taps and bias (zero without one), as fp32.
+struct ConvTaps {
+  SmallVector<Value> taps;
+  Value bias;
+  static ConvTaps load(OpBuilder &b, Location loc, Value weight, Value bias,
+                       Value d);
+};
+
+/// The tokens [begin, end) of one channel of the causal conv, starting from
+/// `window` (the W-1 older inputs, oldest first): writes act(conv) to
+/// out[t, d] and returns the window after the last token.
+SmallVector<Value> convTokens(OpBuilder &b, Location loc,
+                              const ConvTaps &taps, Value x, Value out,
+                              Value begin, Value end, Value d,
+                              ValueRange window, bool applySilu);
+
 /// for t in [begin, end): memref[t, col] = 0 (the outputs of a pad row).
 void zeroColumn(OpBuilder &b, Location loc, Value memref, Value begin,
                 Value end, Value col);

@@ -152,11 +152,12 @@ func.func @conv1d(%qsl: memref<?xi32>, %si: memref<?xi32>, %init: memref<?xi8>,
 // CHECK:          memref.load %[[CS]][%[[SRC]], %{{[a-z0-9_]+}}, %[[D]]] : memref<?x1x16xf32>
 // CHECK:        %[[W0:.*]] = memref.load %[[W]][%[[D]], %{{[a-z0-9_]+}}] : memref<16x2xf32>
 // CHECK:        %[[W1:.*]] = memref.load %[[W]][%[[D]], %{{[a-z0-9_]+}}] : memref<16x2xf32>
+// CHECK-NEXT:   %[[NOBIAS:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK:        %[[NEW:.*]] = scf.for %[[T:[a-z0-9_]+]] = %{{[a-z0-9_]+}} to %{{[a-z0-9_]+}} step %{{[a-z0-9_]+}} iter_args(%[[P0:[a-z0-9_]+]] = %[[OLD]]) -> (f32) {
 // CHECK-NEXT:     %[[XT:.*]] = memref.load %[[X]][%[[T]], %[[D]]] : memref<?x16xf32>
 // CHECK-NEXT:     %[[M0:.*]] = arith.mulf %[[W0]], %[[P0]] : f32
 //   No bias: the sum starts at zero.
-// CHECK-NEXT:     %[[A0:.*]] = arith.addf %[[ZERO]], %[[M0]] : f32
+// CHECK-NEXT:     %[[A0:.*]] = arith.addf %[[NOBIAS]], %[[M0]] : f32
 // CHECK-NEXT:     %[[M1:.*]] = arith.mulf %[[W1]], %[[XT]] : f32
 // CHECK-NEXT:     %[[ACC:.*]] = arith.addf %[[A0]], %[[M1]] : f32
 //   No silu, no conversion: the sum is stored as it is.

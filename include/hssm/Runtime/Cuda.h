@@ -17,7 +17,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace hssm {
 namespace cuda {
@@ -57,6 +59,34 @@ Status takeError();
 /// then freed. Integers pass through; zero-element buffers pass as null.
 /// Returns the first error.
 Invoker mirrorToDevice(Invoker deviceInvoker);
+
+/// Host buffers that live on the device across calls (weights, the state
+/// pool): uploaded once by add(); mirrorToDevice passes their device copies
+/// instead of copying them in and out around every call.
+class DeviceResidents {
+public:
+  DeviceResidents() = default;
+  DeviceResidents(const DeviceResidents &) = delete;
+  DeviceResidents &operator=(const DeviceResidents &) = delete;
+  ~DeviceResidents();
+  /// Uploads `host` and keeps it on the device, keyed by its host pointer.
+  Status add(const Buffer &host);
+  /// Copies the device contents back into the host buffer `host`.
+  Status download(const Buffer &host) const;
+  /// The device copy of the buffer at `host`, or null.
+  void *find(const void *host) const;
+
+private:
+  struct Entry {
+    void *device;
+    size_t bytes;
+  };
+  std::vector<std::pair<const void *, Entry>> entries;
+};
+
+/// mirrorToDevice that leaves `residents` on the device.
+Invoker mirrorToDevice(Invoker deviceInvoker,
+                       std::shared_ptr<DeviceResidents> residents);
 
 } // namespace cuda
 } // namespace hssm
