@@ -9,6 +9,7 @@ if(CUDAToolkit_FOUND)
     CudaBlas.cpp
     Artifact.cpp
     DeviceMirror.cpp
+    DevicePool.cpp
   )
   set_target_properties(HSSMRuntimeCuda PROPERTIES
     POSITION_INDEPENDENT_CODE ON)

@@ -8,6 +8,7 @@
 
 #include "hssm/Runtime/Artifact.h"
 #include "hssm/Runtime/Cuda.h"
+#include "hssm/Runtime/DevicePool.h"
 
 #include <cuda.h>
 #include <gtest/gtest.h>
@@ -330,6 +331,95 @@ TEST_F(CudaRuntimeTest, MirrorReturnsTheDeviceError) {
   EXPECT_EQ(s.message(), "device function failed");
   // Nothing is copied back after a failure.
   EXPECT_EQ(pool, (std::vector<float>{1, 2, 3, 4}));
+}
+
+//===----------------------------------------------------------------------===//
+// The device state pool
+//===----------------------------------------------------------------------===//
+
+cuda::DevicePool::Spec smallPoolSpec() {
+  cuda::DevicePool::Spec spec;
+  spec.numSlots = 6;
+  spec.convWidth = 4;
+  spec.channels = 8;
+  spec.stateSize = 4;
+  spec.convDType = DType::BF16;
+  spec.ssmDType = DType::F32;
+  spec.padSlotId = 0;
+  return spec;
+}
+
+TEST_F(CudaRuntimeTest, DevicePoolStartsZeroedWithItsShapes) {
+  std::unique_ptr<cuda::DevicePool> pool;
+  Status st = cuda::DevicePool::create(smallPoolSpec(), pool);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(pool->conv().shape, (std::vector<int64_t>{6, 3, 8}));
+  EXPECT_EQ(pool->conv().elem, Elem::BF16);
+  EXPECT_EQ(pool->ssm().shape, (std::vector<int64_t>{6, 8, 4}));
+  EXPECT_EQ(pool->ssm().elem, Elem::F32);
+  EXPECT_EQ(pool->limits().padSlotId, 0);
+  std::vector<uint8_t> conv, ssm;
+  ASSERT_TRUE(pool->download(conv, ssm).ok());
+  EXPECT_EQ(conv, std::vector<uint8_t>(6 * 3 * 8 * 2, 0));
+  EXPECT_EQ(ssm, std::vector<uint8_t>(6 * 8 * 4 * 4, 0));
+}
+
+TEST_F(CudaRuntimeTest, DevicePoolCopiesAndZeroesSlots) {
+  std::unique_ptr<cuda::DevicePool> pool;
+  ASSERT_TRUE(cuda::DevicePool::create(smallPoolSpec(), pool).ok());
+  std::vector<uint8_t> conv(6 * 3 * 8 * 2), ssm(6 * 8 * 4 * 4);
+  for (size_t i = 0; i < conv.size(); ++i)
+    conv[i] = uint8_t(i * 7 + 1);
+  for (size_t i = 0; i < ssm.size(); ++i)
+    ssm[i] = uint8_t(i * 3 + 2);
+  ASSERT_TRUE(pool->upload(conv, ssm).ok());
+  ASSERT_TRUE(pool->copySlot(1, 3).ok());
+  ASSERT_TRUE(pool->zeroSlot(2).ok());
+  std::vector<uint8_t> conv2, ssm2;
+  ASSERT_TRUE(pool->download(conv2, ssm2).ok());
+  size_t cs = 3 * 8 * 2, ss = 8 * 4 * 4;
+  EXPECT_EQ(0, std::memcmp(&conv2[3 * cs], &conv[1 * cs], cs));
+  EXPECT_EQ(0, std::memcmp(&ssm2[3 * ss], &ssm[1 * ss], ss));
+  EXPECT_EQ(std::vector<uint8_t>(&conv2[2 * cs], &conv2[3 * cs]),
+            std::vector<uint8_t>(cs, 0));
+  EXPECT_EQ(std::vector<uint8_t>(&ssm2[2 * ss], &ssm2[3 * ss]),
+            std::vector<uint8_t>(ss, 0));
+  // The other slots are untouched.
+  EXPECT_EQ(0, std::memcmp(&conv2[4 * cs], &conv[4 * cs], 2 * cs));
+  EXPECT_EQ(0, std::memcmp(&ssm2[0], &ssm[0], 2 * ss));
+}
+
+TEST_F(CudaRuntimeTest, DevicePoolRejectsBadSlotsAndSpecs) {
+  std::unique_ptr<cuda::DevicePool> pool;
+  ASSERT_TRUE(cuda::DevicePool::create(smallPoolSpec(), pool).ok());
+  Status st = pool->zeroSlot(6);
+  EXPECT_TRUE(contains(st.message(), "slot 6 is outside [0, 6)"))
+      << st.message();
+  st = pool->copySlot(0, 2);
+  EXPECT_TRUE(contains(st.message(), "slot 0 is the reserved pad slot"))
+      << st.message();
+  cuda::DevicePool::Spec bad = smallPoolSpec();
+  bad.convWidth = 6;
+  std::unique_ptr<cuda::DevicePool> none;
+  st = cuda::DevicePool::create(bad, none);
+  EXPECT_TRUE(contains(st.message(), "conv width W = 6")) << st.message();
+  EXPECT_EQ(none, nullptr);
+}
+
+TEST_F(CudaRuntimeTest, DevicePoolTooLargeIsOutOfMemoryAndRecoverable) {
+  cuda::DevicePool::Spec huge = smallPoolSpec();
+  huge.numSlots = int64_t(1) << 22; // 4M slots x 8192 x 16 x 4 B: 2 PiB
+  huge.channels = 8192;
+  huge.stateSize = 16;
+  std::unique_ptr<cuda::DevicePool> pool;
+  Status st = cuda::DevicePool::create(huge, pool);
+  ASSERT_FALSE(st.ok());
+  EXPECT_TRUE(contains(st.message(), "device pool")) << st.message();
+  EXPECT_TRUE(contains(st.message(), "CUDA_ERROR_OUT_OF_MEMORY"))
+      << st.message();
+  EXPECT_EQ(pool, nullptr);
+  // The runtime stays usable.
+  ASSERT_TRUE(cuda::DevicePool::create(smallPoolSpec(), pool).ok());
 }
 
 } // namespace
