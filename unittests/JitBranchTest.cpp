@@ -8,6 +8,8 @@
 #include "hssm/Harness/Harness.h"
 #include "hssm/Jit/Jit.h"
 
+#include "JitTestSupport.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -19,19 +21,8 @@ using namespace hssm::harness;
 
 namespace {
 
-/// One JIT for the whole suite: functions are cached by their IR. Leaked on
-/// purpose: LLVM's own globals may be gone when static destructors run.
-jit::Jit &sharedJit() {
-  static jit::Jit *jit = new jit::Jit;
-  return *jit;
-}
-
-Invoker compileBranch(const BranchConfig &c) {
-  jit::Function fn;
-  Status st = sharedJit().compile(historyBranchSource(c), "history_branch", fn);
-  EXPECT_TRUE(st.ok()) << st.message();
-  return fn.invoker();
-}
+using hssm::testing::compileBranch;
+using hssm::testing::sharedJit;
 
 } // namespace
 

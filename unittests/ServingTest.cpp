@@ -14,6 +14,8 @@
 #include "hssm/Serving/StatePool.h"
 #include "hssm/Serving/StateSpec.h"
 
+#include "JitTestSupport.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -29,19 +31,8 @@ using harness::HostTensor;
 
 namespace {
 
-/// One JIT for the whole suite (functions are cached by their IR). Leaked on
-/// purpose: LLVM's globals may be gone when static destructors run.
-jit::Jit &sharedJit() {
-  static jit::Jit *jit = new jit::Jit;
-  return *jit;
-}
-
-Invoker compileBranch(const BranchConfig &c) {
-  jit::Function fn;
-  Status st = sharedJit().compile(historyBranchSource(c), "history_branch", fn);
-  EXPECT_TRUE(st.ok()) << st.message();
-  return fn.invoker();
-}
+using hssm::testing::compileBranch;
+using hssm::testing::sharedJit;
 
 /// Tiny sizes: Hd 64, D 128, N 16, R 4, W 4.
 BranchConfig tiny() { return LongCheckOptions().branch; }
