@@ -49,6 +49,7 @@ struct Blas {
   Handle handle = nullptr;
   CUstream stream = nullptr;
   GemmExFn gemmEx = nullptr;
+  SetStreamFn setStream = nullptr;
   Status status;
 };
 
@@ -72,6 +73,7 @@ const Blas &blas() {
     auto create = reinterpret_cast<CreateFn>(dlsym(lib, "cublasCreate_v2"));
     auto setStream =
         reinterpret_cast<SetStreamFn>(dlsym(lib, "cublasSetStream_v2"));
+    b.setStream = setStream;
     b.gemmEx = reinterpret_cast<GemmExFn>(dlsym(lib, "cublasGemmEx"));
     if (!create || !setStream || !b.gemmEx) {
       b.status = Status::error("hssm_linear: cuBLAS lacks cublasCreate_v2, "
@@ -119,12 +121,20 @@ void linear(const char *name, Memref2D<X> *x, Memref2D<W> *w, Memref2D<O> *out,
   if (!b.status.ok())
     return fail(b.status.message());
   float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+  // While a graph is captured, the GEMM joins the capturing stream and is
+  // not waited for (the graph orders it); otherwise it runs on cuBLAS's own
+  // stream, synchronized, since the surrounding kernels use other streams.
+  CUstream capture = cuda::detail::captureStream();
+  if (b.setStream(b.handle, capture ? capture : b.stream))
+    return fail("cublasSetStream_v2 failed");
   int r = b.gemmEx(b.handle, kOpT, kOpN, int(m), int(t), int(k), &alpha,
                    w->data(), wType, int(w->strides[0]), x->data(), xType,
                    int(x->strides[0]), &beta, out->data(), outType,
                    int(out->strides[0]), kCompute32F, kGemmDefault);
   if (r)
     return fail("cublasGemmEx failed: status " + std::to_string(r));
+  if (capture)
+    return;
   if (CUresult s = HSSM_CU(cuStreamSynchronize)(b.stream))
     return fail("cuStreamSynchronize after cublasGemmEx failed: error " +
                 std::to_string(int(s)));

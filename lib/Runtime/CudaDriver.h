@@ -57,7 +57,13 @@
   X(cuStreamCreate)                                                            \
   X(cuStreamDestroy)                                                           \
   X(cuStreamSynchronize)                                                       \
-  X(cuStreamWaitEvent)
+  X(cuStreamWaitEvent)                                                         \
+  X(cuStreamBeginCapture)                                                      \
+  X(cuStreamEndCapture)                                                        \
+  X(cuGraphInstantiate)                                                        \
+  X(cuGraphLaunch)                                                             \
+  X(cuGraphDestroy)                                                            \
+  X(cuGraphExecDestroy)
 
 namespace hssm::cuda::detail {
 
@@ -81,6 +87,11 @@ const Driver &driver();
 /// Keeps `status` as the runtime's first error (for takeError) when it is a
 /// failure: entry points called by compiled code report errors this way.
 void recordError(const Status &status);
+
+/// The stream being captured into a CUDA graph, or null. While it is set,
+/// compiled code's streams all are this one and its synchronizations are
+/// skipped (they would end the capture).
+CUstream captureStream();
 
 /// Does nothing; referencing it keeps the cuBLAS entry points
 /// (CudaBlas.cpp) in programs, for compiled code to find at run time.

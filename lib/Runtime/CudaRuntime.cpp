@@ -17,6 +17,7 @@
 
 #include "CudaDriver.h"
 
+#include <atomic>
 #include <climits>
 #include <cstring>
 #include <mutex>
@@ -255,9 +256,17 @@ static std::vector<CUstream> &streamPool() {
   return *pool;
 }
 
+/// Set while cuda::Graph::capture runs its body.
+static std::atomic<CUstream> capturing{nullptr};
+
+CUstream cuda::detail::captureStream() { return capturing.load(); }
+
 extern "C" void *mgpuStreamCreate() {
   if (!note(cuda::init()))
     return nullptr;
+  // Everything compiled code does during a capture goes on the one stream.
+  if (CUstream capture = capturing.load())
+    return capture;
   {
     std::lock_guard<std::mutex> lock(streamPoolMutex);
     if (!streamPool().empty()) {
@@ -274,13 +283,16 @@ extern "C" void *mgpuStreamCreate() {
 }
 
 extern "C" void mgpuStreamDestroy(void *stream) {
-  if (!stream)
+  if (!stream || asStream(stream) == capturing.load())
     return;
   std::lock_guard<std::mutex> lock(streamPoolMutex);
   streamPool().push_back(asStream(stream));
 }
 
 extern "C" void mgpuStreamSynchronize(void *stream) {
+  // A synchronization would end a capture; the graph's launch orders it.
+  if (capturing.load())
+    return;
   // Kernel faults surface here, at the first synchronization after them.
   if (note(cuda::init()))
     noteCall(HSSM_CU(cuStreamSynchronize)(asStream(stream)), "cuStreamSynchronize");
@@ -308,6 +320,8 @@ extern "C" void mgpuEventDestroy(void *event) {
 }
 
 extern "C" void mgpuEventSynchronize(void *event) {
+  if (capturing.load())
+    return;
   if (note(cuda::init()))
     noteCall(HSSM_CU(cuEventSynchronize)(static_cast<CUevent>(event)),
              "cuEventSynchronize");
@@ -512,4 +526,71 @@ extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
           static_cast<unsigned>(blockY), static_cast<unsigned>(blockZ),
           static_cast<unsigned>(smem), asStream(stream), params, extra))
     note(failure("cuLaunchKernel(" + dims() + ")", r));
+}
+
+//===----------------------------------------------------------------------===//
+// CUDA graphs
+//===----------------------------------------------------------------------===//
+
+cuda::Graph::~Graph() {
+  if (exec)
+    (void)HSSM_CU(cuGraphExecDestroy)(static_cast<CUgraphExec>(exec));
+  if (graph)
+    (void)HSSM_CU(cuGraphDestroy)(static_cast<CUgraph>(graph));
+  if (stream)
+    (void)HSSM_CU(cuStreamDestroy)(static_cast<CUstream>(stream));
+}
+
+Status cuda::Graph::capture(const std::function<Status()> &body,
+                            std::unique_ptr<Graph> &out) {
+  if (Status st = init(); !st)
+    return st;
+  if (capturing.load())
+    return Status::error("cuda graph: a capture is already running");
+  std::unique_ptr<Graph> g(new Graph);
+  CUstream stream = nullptr;
+  // A blocking stream: work on the legacy stream (a caller's timing
+  // events) orders around the replays.
+  if (CUresult r = HSSM_CU(cuStreamCreate)(&stream, CU_STREAM_DEFAULT))
+    return failure("cuStreamCreate (graph capture)", r);
+  g->stream = stream;
+  (void)takeError();
+  if (CUresult r = HSSM_CU(cuStreamBeginCapture)(
+          stream, CU_STREAM_CAPTURE_MODE_RELAXED))
+    return failure("cuStreamBeginCapture", r);
+  capturing.store(stream);
+  Status bodyStatus = body();
+  capturing.store(nullptr);
+  CUgraph graph = nullptr;
+  CUresult end = HSSM_CU(cuStreamEndCapture)(stream, &graph);
+  g->graph = graph;
+  if (!bodyStatus)
+    return Status::error("cuda graph: the captured work failed: " +
+                         bodyStatus.message());
+  if (Status st = takeError(); !st)
+    return Status::error("cuda graph: the captured work failed: " +
+                         st.message());
+  if (end != CUDA_SUCCESS)
+    return failure("cuStreamEndCapture", end);
+  CUgraphExec exec = nullptr;
+  if (CUresult r = HSSM_CU(cuGraphInstantiate)(&exec, graph, 0))
+    return failure("cuGraphInstantiate", r);
+  g->exec = exec;
+  out = std::move(g);
+  return Status::success();
+}
+
+Status cuda::Graph::launch() {
+  if (CUresult r = HSSM_CU(cuGraphLaunch)(static_cast<CUgraphExec>(exec),
+                                          static_cast<CUstream>(stream)))
+    return failure("cuGraphLaunch", r);
+  return Status::success();
+}
+
+Status cuda::Graph::replay() {
+  if (Status st = launch(); !st)
+    return st;
+  if (CUresult r = HSSM_CU(cuStreamSynchronize)(static_cast<CUstream>(stream)))
+    return failure("cuStreamSynchronize (graph replay)", r);
+  return Status::success();
 }

@@ -11,6 +11,8 @@
 #include "hssm/Runtime/Artifact.h"
 #include "hssm/Runtime/Cuda.h"
 
+#include <variant>
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -81,6 +83,49 @@ TEST(CudaBranch, MissingArtifactIsAnError) {
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.message().find("no-such-branch.so"), std::string::npos)
       << st.message();
+}
+
+/// A decode step captured as a CUDA graph and replayed once gives the same
+/// outputs and states as the reference; pad rows stay zero and untouched.
+TEST(CudaBranch, DecodeStepAsCudaGraph) {
+  BranchConfig c = mamba130m();
+  BranchRun run(c, 8);
+  std::unique_ptr<Artifact> &artifact = loaded()[branchConfigKey(c)];
+  ASSERT_TRUE(artifact);
+  Invoker device;
+  ASSERT_TRUE(artifact->function("history_branch", device).ok());
+  // 3 live decodes and 1 pad row: a batch padded for replay.
+  ref::Batch b = makeBatch(4, {{1, 2, true}, {1, 5, true}, {1, 7, true},
+                               {1, -1, true}});
+  Step step = makeStep(c, b, run.rng);
+  Invoker replayed = [&](const std::vector<Arg> &args) -> Status {
+    cuda::DeviceResidents residents;
+    std::vector<Arg> deviceArgs = args;
+    for (Arg &a : deviceArgs)
+      if (auto *buf = std::get_if<Buffer>(&a)) {
+        if (Status st = residents.add(*buf); !st)
+          return st;
+        buf->data = residents.find(buf->data);
+      }
+    std::unique_ptr<cuda::Graph> graph;
+    if (Status st = cuda::Graph::capture(
+            [&] { return device(deviceArgs); }, graph);
+        !st)
+      return st;
+    if (Status st = graph->replay(); !st)
+      return st;
+    for (const Arg &a : args)
+      if (auto *buf = std::get_if<Buffer>(&a))
+        if (Status st = residents.download(*buf); !st)
+          return st;
+    return Status::success();
+  };
+  BranchRun graphRun(c, 8);
+  graphRun.fn = replayed;
+  std::vector<float> out = graphRun.step(step, "graph replay");
+  for (int64_t h = 0; h < c.hd; ++h)
+    ASSERT_EQ(out[size_t(3 * c.hd + h)], 0.0f) << "pad row output";
+  graphRun.checkPool("graph replay");
 }
 
 } // namespace

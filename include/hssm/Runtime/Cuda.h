@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -82,6 +83,33 @@ private:
     size_t bytes;
   };
   std::vector<std::pair<const void *, Entry>> entries;
+};
+
+/// A CUDA graph of work done by compiled code: capture() runs `body` (e.g.
+/// an artifact's Invoker on device buffers) with every stream of the
+/// compiled code redirected to one capturing stream and its synchronizations
+/// skipped; replay() launches the whole step at once. The buffers and the
+/// batch metadata the body used must stay at the same addresses (update
+/// their contents, not the pointers) between replays.
+class Graph {
+public:
+  static Status capture(const std::function<Status()> &body,
+                        std::unique_ptr<Graph> &out);
+  ~Graph();
+  Graph(const Graph &) = delete;
+  Graph &operator=(const Graph &) = delete;
+  /// Launches the graph and waits for it.
+  Status replay();
+  /// Launches the graph without waiting (for timing back-to-back replays).
+  Status launch();
+  /// The stream replays run on (as a CUstream).
+  void *replayStream() const { return stream; }
+
+private:
+  Graph() = default;
+  void *stream = nullptr;
+  void *graph = nullptr;
+  void *exec = nullptr;
 };
 
 /// mirrorToDevice that leaves `residents` on the device.
