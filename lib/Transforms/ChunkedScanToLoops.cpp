@@ -50,8 +50,7 @@ struct ChunkedScanToLoops : OpRewritePattern<SelectiveScanOp> {
     Value channels = dimValue(b, loc, ops.a, 0);
     Value flat = arith::MulIOp::create(b, loc, rows, maxChunks);
 
-    int64_t d = ops.a.getType() ? cast<MemRefType>(ops.a.getType()).getDimSize(0)
-                                : ShapedType::kDynamic;
+    int64_t d = cast<MemRefType>(ops.a.getType()).getDimSize(0);
     auto carryType =
         MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic, d, ops.n},
                         b.getF32Type());

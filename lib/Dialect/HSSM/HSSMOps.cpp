@@ -353,11 +353,11 @@ LogicalResult HistoryBranchOp::verify() {
                            {getSsmState(), "ssm_state", 1}})) ||
       failed(b.agree("N", {{getA(), "A", 1},
                            {getSsmState(), "ssm_state", 2}})) ||
-      failed(b.agree("R", {{getDtProj(), "dt_proj", 1}})) ||
       failed(b.agree("slots", {{getConvState(), "conv_state", 0},
                                {getSsmState(), "ssm_state", 0}})))
     return failure();
-  int64_t d = b.get("D"), r = b.get("R");
+  // R appears in dt_proj alone; x_proj's rows are checked against it.
+  int64_t d = b.get("D"), r = getDtProj().getType().getDimSize(1);
   if (failed(b.expect({getInProj(), "in_proj", 0}, dynTimes(d, 2), "2 * D")) ||
       failed(b.expect({getXProj(), "x_proj", 0}, dynPlus(r, 2 * n),
                       "R + 2 * N")) ||
