@@ -798,6 +798,68 @@ void timeRuns(Result &r, const Invoker &inv,
 
 constexpr int kSlotSets = 64; ///< distinct slot draws per case (1 check + runs)
 
+/// The batch of a primitive case: all decodes (one token each) or all
+/// prefills, offsets from the lengths, the metadata on the device, and
+/// kSlotSets sets of distinct random slots (one per run). The first set is
+/// checked against SPEC.md section 3 before anything runs.
+struct CaseBatch {
+  bool decode = false;
+  int64_t reqs = 0, tokens = 0;
+  std::vector<int32_t> qsl = {0};
+  std::vector<std::vector<int32_t>> sets;
+  IntBuf qslBuf, initBuf;
+  std::vector<IntBuf> slotBufs;
+
+  CaseBatch(bool decode, const std::vector<int64_t> &lens,
+            const std::vector<uint8_t> &init, int64_t slots, uint64_t seed)
+      : decode(decode), reqs(int64_t(lens.size())) {
+    for (int64_t l : lens)
+      qsl.push_back(qsl.back() + int32_t(l));
+    tokens = qsl.back();
+    qslBuf = uploadI32(qsl);
+    initBuf = uploadI8(init);
+    sets = slotSets(kSlotSets, reqs, slots, seed);
+    for (auto &set : sets)
+      slotBufs.push_back(uploadI32(set));
+    BatchView v;
+    v.numReqs = reqs;
+    v.numTokens = tokens;
+    v.queryStartLoc = qsl.data();
+    v.stateIndices = sets[0].data();
+    v.hasInitialState = init.data();
+    v.numDecodes = v.numDecodeTokens = decode ? reqs : 0;
+    v.numPrefills = decode ? 0 : reqs;
+    v.numPrefillTokens = decode ? 0 : tokens;
+    ok(checkBatch(v, {slots, -1}), "batch");
+  }
+
+  /// The batch arguments of run `run`: query_start_loc, state_indices,
+  /// has_initial_state, num_decodes, num_prefills, num_prefill_tokens.
+  std::vector<Arg> args(int run) const {
+    return {qslBuf.buf(),
+            slotBufs[size_t(run) % slotBufs.size()].buf(),
+            initBuf.buf(),
+            int64_t(decode ? reqs : 0),
+            int64_t(decode ? 0 : reqs),
+            int64_t(decode ? 0 : tokens)};
+  }
+
+  /// "batch 256, seqs 256" or "tokens 8192, seqs 16".
+  std::string shape() const {
+    return (decode ? "batch " : "tokens ") + std::to_string(tokens) +
+           ", seqs " + std::to_string(reqs);
+  }
+};
+
+/// `head`, then the batch arguments of run `run`, then `tail`.
+std::vector<Arg> withBatch(std::vector<Arg> head, const CaseBatch &batch,
+                           int run, std::vector<Arg> tail) {
+  std::vector<Arg> b = batch.args(run);
+  head.insert(head.end(), b.begin(), b.end());
+  head.insert(head.end(), tail.begin(), tail.end());
+  return head;
+}
+
 //===----------------------------------------------------------------------===//
 // Plain f64 references of the primitives (SPEC.md section 2)
 //===----------------------------------------------------------------------===//
@@ -834,17 +896,16 @@ Result runScan(const ScanCase &c) {
   Sizes s = sizes();
   const DType bf = DType::BF16;
   const int64_t n = s.n, d = c.d, reqs = int64_t(c.lens.size());
-  std::vector<int32_t> qsl = {0};
-  for (int64_t l : c.lens)
-    qsl.push_back(qsl.back() + int32_t(l));
-  const int64_t T = qsl.back();
+  uint64_t seed = std::hash<std::string>()(c.name);
+  CaseBatch batch(c.decode, c.lens, c.init, s.slots, seed + 8);
+  const std::vector<int32_t> &qsl = batch.qsl;
+  const auto &sets = batch.sets;
+  const int64_t T = batch.tokens;
   Result r;
   r.name = c.name;
   r.what = c.what;
-  std::ostringstream sh;
-  sh << (c.decode ? "batch " : "tokens ") << T << ", seqs " << reqs << ", D "
-     << d << ", N " << n << ", pool " << s.slots;
-  r.shapes = sh.str();
+  r.shapes = batch.shape() + ", D " + std::to_string(d) + ", N " +
+             std::to_string(n) + ", pool " + std::to_string(s.slots);
   r.dtypes = std::string("act bf16, A/D/b_dt f32, state ") +
              dtypeName(c.state);
   const double a = 2, st = double(dtypeSize(c.state));
@@ -856,7 +917,6 @@ Result runScan(const ScanCase &c) {
 
   // Inputs. delta + b_dt goes through softplus; b_dt = softplus^-1(dt) with
   // dt log-uniform in [1e-3, 1e-1] (Mamba's initialisation).
-  uint64_t seed = std::hash<std::string>()(c.name);
   Tensor u = randomTensor(bf, {T, d}, -1, 1, seed + 1);
   Tensor dt = randomTensor(bf, {T, d}, -0.5f, 0.5f, seed + 2);
   Tensor z = randomTensor(bf, {T, d}, -1, 1, seed + 3);
@@ -883,31 +943,11 @@ Result runScan(const ScanCase &c) {
   Tensor y = hostTensor(bf, {T, d});
   y.dev = Dev(y.nbytes());
   y.dropHost();
-  IntBuf qslBuf = uploadI32(qsl), initBuf = uploadI8(c.init);
-  auto sets = slotSets(kSlotSets, reqs, s.slots, seed + 8);
-  std::vector<IntBuf> slotBufs;
-  for (auto &set : sets)
-    slotBufs.push_back(uploadI32(set));
-  {
-    BatchView v;
-    v.numReqs = reqs;
-    v.numTokens = T;
-    v.queryStartLoc = qsl.data();
-    v.stateIndices = sets[0].data();
-    v.hasInitialState = c.init.data();
-    v.numDecodes = v.numDecodeTokens = c.decode ? reqs : 0;
-    v.numPrefills = c.decode ? 0 : reqs;
-    v.numPrefillTokens = c.decode ? 0 : T;
-    ok(checkBatch(v, {s.slots, -1}), "batch");
-  }
   Invoker inv = loadFunction(c.artifact);
   auto args = [&](int run) {
-    return std::vector<Arg>{u.buf(), dt.buf(), A.buf(), B.buf(), C.buf(),
-                            Dk.buf(), z.buf(), db.buf(), pool.buf(),
-                            qslBuf.buf(), slotBufs[run % kSlotSets].buf(),
-                            initBuf.buf(), int64_t(c.decode ? reqs : 0),
-                            int64_t(c.decode ? 0 : reqs),
-                            int64_t(c.decode ? 0 : T), y.buf()};
+    return withBatch({u.buf(), dt.buf(), A.buf(), B.buf(), C.buf(), Dk.buf(),
+                      z.buf(), db.buf(), pool.buf()},
+                     batch, run, {y.buf()});
   };
 
   // The check: rows (decode) or channels (prefill) against the reference.
@@ -1002,24 +1042,22 @@ Result runConv(const ConvCase &c) {
   Sizes s = sizes();
   const DType bf = DType::BF16;
   const int64_t w = s.w, d = c.d, reqs = int64_t(c.lens.size());
-  std::vector<int32_t> qsl = {0};
-  for (int64_t l : c.lens)
-    qsl.push_back(qsl.back() + int32_t(l));
-  const int64_t T = qsl.back();
+  uint64_t seed = std::hash<std::string>()(c.name);
+  CaseBatch batch(c.decode, c.lens, c.init, s.slots, seed + 5);
+  const std::vector<int32_t> &qsl = batch.qsl;
+  const auto &sets = batch.sets;
+  const int64_t T = batch.tokens;
   Result r;
   r.name = c.name;
   r.what = c.what;
-  std::ostringstream sh;
-  sh << (c.decode ? "batch " : "tokens ") << T << ", seqs " << reqs << ", D "
-     << d << ", W " << w << ", pool " << s.slots;
-  r.shapes = sh.str();
+  r.shapes = batch.shape() + ", D " + std::to_string(d) + ", W " +
+             std::to_string(w) + ", pool " + std::to_string(s.slots);
   r.dtypes = "act bf16, weight/bias bf16, conv state bf16";
   for (int64_t i = 0; i < reqs; ++i) {
     r.bytes += double(c.lens[i]) * 2 * d * 2;
     r.bytes += double((w - 1) * d) * 2 * ((c.decode || c.init[i]) ? 2 : 1);
   }
 
-  uint64_t seed = std::hash<std::string>()(c.name);
   float ws = 3.0f / std::sqrt(float(w));
   Tensor x = randomTensor(bf, {T, d}, -1, 1, seed + 1);
   Tensor wt = randomTensor(bf, {d, w}, -ws, ws, seed + 2);
@@ -1028,18 +1066,10 @@ Result runConv(const ConvCase &c) {
   Tensor out = hostTensor(bf, {T, d});
   out.dev = Dev(out.nbytes());
   out.dropHost();
-  IntBuf qslBuf = uploadI32(qsl), initBuf = uploadI8(c.init);
-  auto sets = slotSets(kSlotSets, reqs, s.slots, seed + 5);
-  std::vector<IntBuf> slotBufs;
-  for (auto &set : sets)
-    slotBufs.push_back(uploadI32(set));
   Invoker inv = loadFunction(c.artifact);
   auto args = [&](int run) {
-    return std::vector<Arg>{x.buf(), wt.buf(), bias.buf(), pool.buf(),
-                            qslBuf.buf(), slotBufs[run % kSlotSets].buf(),
-                            initBuf.buf(), int64_t(c.decode ? reqs : 0),
-                            int64_t(c.decode ? 0 : reqs),
-                            int64_t(c.decode ? 0 : T), out.buf()};
+    return withBatch({x.buf(), wt.buf(), bias.buf(), pool.buf()}, batch, run,
+                     {out.buf()});
   };
 
   std::vector<int64_t> chans;
