@@ -4,8 +4,10 @@
 // the scan, a chunk needs no carry, since its window of W-1 older inputs is
 // in x itself (or, before the row's first token, in the conv state). Two loop
 // nests, so that the state is rewritten only after every chunk has read it:
-//   1. per (row, chunk, channel): the outputs of the chunk's tokens;
-//   2. per (row, channel): the row's last W-1 raw inputs to the dst slot.
+//   1. per (row, chunk, channel group): the outputs of the chunk's tokens;
+//   2. per (row, channel group): the row's last W-1 raw inputs to the dst
+//      slot.
+// A group is K adjacent channels, moved as vectors (see Channels).
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,8 +22,10 @@ using namespace mlir::hssm;
 namespace {
 
 struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
-  ChunkedConvToLoops(MLIRContext *ctx, int64_t chunk)
-      : OpRewritePattern(ctx, /*benefit=*/2), chunk(chunk) {}
+  ChunkedConvToLoops(MLIRContext *ctx, int64_t chunk, int64_t channelsWanted,
+                     bool channelMajor)
+      : OpRewritePattern(ctx, /*benefit=*/2), chunk(chunk),
+        channelsWanted(channelsWanted), channelMajor(channelMajor) {}
 
   LogicalResult matchAndRewrite(Conv1dOp op,
                                 PatternRewriter &rewriter) const override {
@@ -38,17 +42,24 @@ struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
     Value maxChunks = arith::CeilDivUIOp::create(
         b, loc, dimValue(b, loc, x, 0), chunkLen);
     Value flat = arith::MulIOp::create(b, loc, batch->numPrefills, maxChunks);
-    Value channels = dimValue(b, loc, weight, 0);
+    int64_t lanes = channelsPerIteration(
+        op.getWeight().getType().getDimSize(0), channelsWanted);
+    Value groups =
+        Channels::count(b, loc, dimValue(b, loc, weight, 0), lanes);
+    auto group = [&](OpBuilder &b, Location loc, Value g) {
+      return Channels::group(b, loc, g, lanes);
+    };
 
     // Input p of the row (begin <= p: x; before it: the state or zero).
     auto input = [&](OpBuilder &b, Location loc, const RowInfo &info, Value p,
-                     Value d) -> Value {
+                     const Channels &d) -> Value {
       Value inRow = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
                                           p, info.begin);
       return scf::IfOp::create(
                  b, loc, inRow,
                  [&](OpBuilder &b, Location loc) {
-                   scf::YieldOp::create(b, loc, loadF32(b, loc, x, {p, d}));
+                   scf::YieldOp::create(b, loc,
+                                        loadChannels(b, loc, x, {p}, d));
                  },
                  [&](OpBuilder &b, Location loc) {
                    // state[k] holds input begin - (W-1) + k.
@@ -60,12 +71,13 @@ struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
                                  [&](OpBuilder &b, Location loc) {
                                    scf::YieldOp::create(
                                        b, loc,
-                                       loadF32(b, loc, state,
-                                               {info.srcSlot, k, d}));
+                                       loadChannels(b, loc, state,
+                                                    {info.srcSlot, k}, d));
                                  },
                                  [&](OpBuilder &b, Location loc) {
                                    scf::YieldOp::create(
-                                       b, loc, constF32(b, loc, 0.0f));
+                                       b, loc,
+                                       constF32Like(b, loc, 0.0f, d.type(b)));
                                  })
                                  .getResult(0);
                    scf::YieldOp::create(b, loc, v);
@@ -74,10 +86,10 @@ struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
     };
 
     // 1. Outputs, chunk by chunk.
-    scf::ParallelOp::create(
-        b, loc, ValueRange{zero, zero}, ValueRange{flat, channels},
-        ValueRange{one, one}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-          Value rc = ivs[0], d = ivs[1];
+    forRowsAndChannels(
+        b, loc, zero, flat, groups, channelMajor,
+        [&](OpBuilder &b, Location loc, Value rc, Value g) {
+          Channels d = group(b, loc, g);
           Value r = arith::DivUIOp::create(b, loc, rc, maxChunks);
           Value c = arith::RemUIOp::create(b, loc, rc, maxChunks);
           Value row = arith::AddIOp::create(b, loc, batch->numDecodes, r);
@@ -92,7 +104,7 @@ struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
             scf::IfOp::create(
                 b, loc, info.isPad,
                 [&](OpBuilder &b, Location loc) {
-                  zeroColumn(b, loc, out, t0, t1, d);
+                  zeroColumns(b, loc, out, t0, t1, d);
                   scf::YieldOp::create(b, loc);
                 },
                 [&](OpBuilder &b, Location loc) {
@@ -112,12 +124,11 @@ struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
         });
 
     // 2. The new conv state: inputs end-(W-1) .. end-1 of each live row.
-    scf::ParallelOp::create(
-        b, loc, ValueRange{zero, zero},
-        ValueRange{batch->numPrefills, channels}, ValueRange{one, one},
-        [&](OpBuilder &b, Location loc, ValueRange ivs) {
-          Value row = arith::AddIOp::create(b, loc, batch->numDecodes, ivs[0]);
-          Value d = ivs[1];
+    forRowsAndChannels(
+        b, loc, zero, batch->numPrefills, groups, channelMajor,
+        [&](OpBuilder &b, Location loc, Value r, Value g) {
+          Value row = arith::AddIOp::create(b, loc, batch->numDecodes, r);
+          Channels d = group(b, loc, g);
           RowInfo info = loadRow(b, loc, *batch, row, op.getPadSlotId(), false);
           Value notPad = arith::XOrIOp::create(
               b, loc, info.isPad,
@@ -131,8 +142,8 @@ struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
               window.push_back(input(b, loc, info, p, d));
             }
             for (int64_t k = 0; k < width - 1; ++k)
-              storeF32(b, loc, window[k], state,
-                       {info.dstSlot, constIndex(b, loc, k), d});
+              storeChannels(b, loc, window[k], state,
+                            {info.dstSlot, constIndex(b, loc, k)}, d);
             scf::YieldOp::create(b, loc);
           });
         });
@@ -141,12 +152,16 @@ struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
   }
 
 private:
-  int64_t chunk;
+  int64_t chunk, channelsWanted;
+  bool channelMajor;
 };
 
 } // namespace
 
 void mlir::hssm::populateChunkedConvToLoopsPatterns(RewritePatternSet &patterns,
-                                                    int64_t chunk) {
-  patterns.add<ChunkedConvToLoops>(patterns.getContext(), chunk);
+                                                    int64_t chunk,
+                                                    int64_t channels,
+                                                    bool channelMajor) {
+  patterns.add<ChunkedConvToLoops>(patterns.getContext(), chunk, channels,
+                                   channelMajor);
 }

@@ -30,9 +30,10 @@ using namespace mlir::hssm;
 namespace {
 
 struct ChunkedScanToLoops : OpRewritePattern<SelectiveScanOp> {
-  ChunkedScanToLoops(MLIRContext *ctx, int64_t chunk, bool deviceAlloc)
+  ChunkedScanToLoops(MLIRContext *ctx, int64_t chunk, bool deviceAlloc,
+                     bool channelMajor)
       : OpRewritePattern(ctx, /*benefit=*/2), chunk(chunk),
-        deviceAlloc(deviceAlloc) {}
+        deviceAlloc(deviceAlloc), channelMajor(channelMajor) {}
 
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
@@ -80,11 +81,7 @@ struct ChunkedScanToLoops : OpRewritePattern<SelectiveScanOp> {
     };
     auto forChunks = [&](function_ref<void(OpBuilder &, Location, Value,
                                            Value)> body) {
-      scf::ParallelOp::create(b, loc, ValueRange{zero, zero},
-                              ValueRange{flat, channels}, ValueRange{one, one},
-                              [&](OpBuilder &b, Location loc, ValueRange ivs) {
-                                body(b, loc, ivs[0], ivs[1]);
-                              });
+      forRowsAndChannels(b, loc, zero, flat, channels, channelMajor, body);
     };
 
     // 1. Each chunk from a zero state: its decay product and final state.
@@ -125,10 +122,9 @@ struct ChunkedScanToLoops : OpRewritePattern<SelectiveScanOp> {
     });
 
     // 2. The chunks' true initial states, sequentially per row and channel.
-    scf::ParallelOp::create(
-        b, loc, ValueRange{zero, zero}, ValueRange{rows, channels},
-        ValueRange{one, one}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-          Value r = ivs[0], dIdx = ivs[1];
+    forRowsAndChannels(
+        b, loc, zero, rows, channels, channelMajor,
+        [&](OpBuilder &b, Location loc, Value r, Value dIdx) {
           Value row = arith::AddIOp::create(b, loc, batch->numDecodes, r);
           RowInfo info = loadRow(b, loc, *batch, row, op.getPadSlotId(), false);
           Value notPad = arith::XOrIOp::create(
@@ -213,13 +209,15 @@ private:
   }
 
   int64_t chunk;
-  bool deviceAlloc;
+  bool deviceAlloc, channelMajor;
 };
 
 } // namespace
 
 void mlir::hssm::populateChunkedScanToLoopsPatterns(RewritePatternSet &patterns,
                                                     int64_t chunk,
-                                                    bool deviceAlloc) {
-  patterns.add<ChunkedScanToLoops>(patterns.getContext(), chunk, deviceAlloc);
+                                                    bool deviceAlloc,
+                                                    bool channelMajor) {
+  patterns.add<ChunkedScanToLoops>(patterns.getContext(), chunk, deviceAlloc,
+                                   channelMajor);
 }

@@ -1,8 +1,10 @@
 //===- ConvToLoops.cpp - hssm.conv1d / hssm.conv_update to loops ----------===//
 //
-// One parallel iteration per (row, channel); the W-1 older inputs travel as
-// loop-carried values through the row's tokens, so every input is read once
-// and the final window is exactly what the conv state must hold.
+// One parallel iteration per (row, group of K channels); the W-1 older
+// inputs travel as loop-carried values through the row's tokens, so every
+// input is read once and the final window is exactly what the conv state
+// must hold. The state is [slot, W-1, D], d contiguous, so a group's window
+// entries, inputs and outputs are vector accesses of K elements.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,7 +20,9 @@ namespace {
 
 template <typename ConvOp>
 struct ConvToLoops : OpRewritePattern<ConvOp> {
-  using OpRewritePattern<ConvOp>::OpRewritePattern;
+  ConvToLoops(MLIRContext *ctx, int64_t channelsWanted, bool channelMajor)
+      : OpRewritePattern<ConvOp>(ctx), channelsWanted(channelsWanted),
+        channelMajor(channelMajor) {}
   static constexpr bool isDecode = std::is_same_v<ConvOp, ConvUpdateOp>;
 
   LogicalResult matchAndRewrite(ConvOp op,
@@ -36,20 +40,22 @@ struct ConvToLoops : OpRewritePattern<ConvOp> {
 
     Value rowBegin = isDecode ? constIndex(rewriter, loc, 0) : batch->numDecodes;
     Value rowEnd = isDecode ? batch->numDecodes : batch->numReqs;
-    Value channels = dimValue(rewriter, loc, weight, 0);
+    int64_t k = channelsPerIteration(
+        op.getWeight().getType().getDimSize(0), channelsWanted);
+    Value groups =
+        Channels::count(rewriter, loc, dimValue(rewriter, loc, weight, 0), k);
     Value zeroIdx = constIndex(rewriter, loc, 0);
     Value one = constIndex(rewriter, loc, 1);
 
-    scf::ParallelOp::create(
-        rewriter, loc, ValueRange{rowBegin, zeroIdx},
-        ValueRange{rowEnd, channels}, ValueRange{one, one},
-        [&](OpBuilder &b, Location loc, ValueRange ivs) {
-          Value row = ivs[0], d = ivs[1];
+    forRowsAndChannels(
+        rewriter, loc, rowBegin, rowEnd, groups, channelMajor,
+        [&](OpBuilder &b, Location loc, Value row, Value g) {
+          Channels d = Channels::group(b, loc, g, k);
           RowInfo info = loadRow(b, loc, *batch, row, padSlot, isDecode);
           scf::IfOp::create(
               b, loc, info.isPad,
               [&](OpBuilder &b, Location loc) {
-                zeroColumn(b, loc, out, info.begin, info.end, d);
+                zeroColumns(b, loc, out, info.begin, info.end, d);
                 scf::YieldOp::create(b, loc);
               },
               [&](OpBuilder &b, Location loc) {
@@ -63,9 +69,9 @@ struct ConvToLoops : OpRewritePattern<ConvOp> {
   }
 
   static void emitLiveRow(OpBuilder &b, Location loc, const RowInfo &info,
-                          Value d, int64_t width, Value x, Value weight,
+                          const Channels &d, int64_t width, Value x, Value weight,
                           Value bias, Value state, Value out, bool applySilu) {
-    Value zeroF = constF32(b, loc, 0.0f);
+    Value zeroF = constF32Like(b, loc, 0.0f, d.type(b));
     // The window of the W-1 inputs before the row's first token, oldest
     // first: from the slot when the row has an initial state, else zeros.
     SmallVector<Value> window;
@@ -73,8 +79,8 @@ struct ConvToLoops : OpRewritePattern<ConvOp> {
       auto read = scf::IfOp::create(
           b, loc, info.readsState,
           [&](OpBuilder &b, Location loc) {
-            Value v = loadF32(b, loc, state,
-                              {info.srcSlot, constIndex(b, loc, k), d});
+            Value v = loadChannels(b, loc, state,
+                                   {info.srcSlot, constIndex(b, loc, k)}, d);
             scf::YieldOp::create(b, loc, v);
           },
           [&](OpBuilder &b, Location loc) {
@@ -87,14 +93,20 @@ struct ConvToLoops : OpRewritePattern<ConvOp> {
                                          info.end, d, window, applySilu);
     // The window after the last token is the new conv state.
     for (int64_t k = 0; k < width - 1; ++k)
-      storeF32(b, loc, last[k], state,
-               {info.dstSlot, constIndex(b, loc, k), d});
+      storeChannels(b, loc, last[k], state,
+                    {info.dstSlot, constIndex(b, loc, k)}, d);
   }
+
+private:
+  int64_t channelsWanted;
+  bool channelMajor;
 };
 
 } // namespace
 
-void mlir::hssm::populateConvToLoopsPatterns(RewritePatternSet &patterns) {
+void mlir::hssm::populateConvToLoopsPatterns(RewritePatternSet &patterns,
+                                             int64_t channels,
+                                             bool channelMajor) {
   patterns.add<ConvToLoops<Conv1dOp>, ConvToLoops<ConvUpdateOp>>(
-      patterns.getContext());
+      patterns.getContext(), channels, channelMajor);
 }

@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <cmath>
 
@@ -36,6 +37,117 @@ Value mlir::hssm::constF32(OpBuilder &b, Location loc, float v) {
   return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
 }
 
+Value mlir::hssm::constF32Like(OpBuilder &b, Location loc, float v,
+                               Type type) {
+  if (auto vec = dyn_cast<VectorType>(type))
+    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vec, v));
+  return constF32(b, loc, v);
+}
+
+Type Channels::type(OpBuilder &b) const {
+  if (k == 1)
+    return b.getF32Type();
+  return VectorType::get({k}, b.getF32Type());
+}
+
+Value Channels::at(OpBuilder &b, Location loc, int64_t j) const {
+  if (j == 0)
+    return d0;
+  return arith::AddIOp::create(b, loc, d0, constIndex(b, loc, j));
+}
+
+Channels Channels::group(OpBuilder &b, Location loc, Value g, int64_t k) {
+  if (k == 1)
+    return {g, 1};
+  return {arith::MulIOp::create(b, loc, g, constIndex(b, loc, k)), k};
+}
+
+Value Channels::count(OpBuilder &b, Location loc, Value channels, int64_t k) {
+  if (k == 1)
+    return channels;
+  return arith::DivUIOp::create(b, loc, channels, constIndex(b, loc, k));
+}
+
+int64_t mlir::hssm::channelsPerIteration(int64_t channels, int64_t want) {
+  if (want <= 1 || ShapedType::isDynamic(channels) || channels % want != 0)
+    return 1;
+  return want;
+}
+
+llvm::MaybeAlign mlir::hssm::vectorAlignment(Value memref, int64_t n) {
+  auto type = cast<MemRefType>(memref.getType());
+  int64_t bytes = type.getElementTypeBitWidth() / 8;
+  int64_t align = 1;
+  while (align < 16 && (n * bytes) % (2 * align) == 0)
+    align *= 2;
+  // Dense buffers whose rows are the last dimension: every row starts at a
+  // multiple of the row size.
+  if (type.getLayout().isIdentity() && type.getRank() > 0 &&
+      !ShapedType::isDynamic(type.getShape().back()) &&
+      (type.getShape().back() * bytes) % align == 0)
+    return llvm::MaybeAlign(align);
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(type.getStridesAndOffset(strides, offset)) || strides.empty() ||
+      strides.back() != 1 || ShapedType::isDynamic(offset) ||
+      (offset * bytes) % align != 0)
+    return llvm::MaybeAlign();
+  for (int64_t stride : ArrayRef<int64_t>(strides).drop_back())
+    if (ShapedType::isDynamic(stride) || (stride * bytes) % align != 0)
+      return llvm::MaybeAlign();
+  return llvm::MaybeAlign(align);
+}
+
+Value mlir::hssm::loadChannels(OpBuilder &b, Location loc, Value memref,
+                               ValueRange prefix, const Channels &ch) {
+  SmallVector<Value> indices(prefix);
+  indices.push_back(ch.d0);
+  if (ch.k == 1)
+    return loadF32(b, loc, memref, indices);
+  Type elem = cast<MemRefType>(memref.getType()).getElementType();
+  Value v = vector::LoadOp::create(b, loc, VectorType::get({ch.k}, elem),
+                                   memref, indices, /*nontemporal=*/false,
+                                   vectorAlignment(memref, ch.k));
+  if (elem.isF32())
+    return v;
+  return arith::ExtFOp::create(b, loc, ch.type(b), v);
+}
+
+void mlir::hssm::storeChannels(OpBuilder &b, Location loc, Value value,
+                               Value memref, ValueRange prefix,
+                               const Channels &ch) {
+  SmallVector<Value> indices(prefix);
+  indices.push_back(ch.d0);
+  if (ch.k == 1)
+    return storeF32(b, loc, value, memref, indices);
+  Type elem = cast<MemRefType>(memref.getType()).getElementType();
+  if (!elem.isF32())
+    value = arith::TruncFOp::create(b, loc, VectorType::get({ch.k}, elem),
+                                    value);
+  vector::StoreOp::create(b, loc, value, memref, indices,
+                          /*nontemporal=*/false,
+                          vectorAlignment(memref, ch.k));
+}
+
+void mlir::hssm::forRowsAndChannels(
+    OpBuilder &b, Location loc, Value rowBegin, Value rowEnd, Value groups,
+    bool channelMajor,
+    function_ref<void(OpBuilder &, Location, Value, Value)> body) {
+  Value zero = constIndex(b, loc, 0), one = constIndex(b, loc, 1);
+  SmallVector<Value, 2> lbs = {rowBegin, zero}, ubs = {rowEnd, groups};
+  if (channelMajor) {
+    std::swap(lbs[0], lbs[1]);
+    std::swap(ubs[0], ubs[1]);
+  }
+  scf::ParallelOp::create(b, loc, lbs, ubs, ValueRange{one, one},
+                          [&](OpBuilder &b, Location loc, ValueRange ivs) {
+                            if (channelMajor)
+                              body(b, loc, ivs[1], ivs[0]);
+                            else
+                              body(b, loc, ivs[0], ivs[1]);
+                          });
+}
+
 Value mlir::hssm::constIndex(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
@@ -43,7 +155,8 @@ Value mlir::hssm::constIndex(OpBuilder &b, Location loc, int64_t v) {
 Value mlir::hssm::silu(OpBuilder &b, Location loc, Value v) {
   Value neg = arith::NegFOp::create(b, loc, v);
   Value e = math::ExpOp::create(b, loc, neg);
-  Value den = arith::AddFOp::create(b, loc, constF32(b, loc, 1.0f), e);
+  Value den = arith::AddFOp::create(
+      b, loc, constF32Like(b, loc, 1.0f, v.getType()), e);
   return arith::DivFOp::create(b, loc, v, den);
 }
 
@@ -52,7 +165,8 @@ Value mlir::hssm::silu(OpBuilder &b, Location loc, Value v) {
 /// LLVM lowerings use loses all digits of e below 2^-24, and softplus of
 /// the usual dt biases (-7..-2) lives there.
 static Value accurateLog1p(OpBuilder &b, Location loc, Value e) {
-  Value one = constF32(b, loc, 1.0f);
+  Type type = e.getType();
+  Value one = constF32Like(b, loc, 1.0f, type);
   Value u = arith::AddFOp::create(b, loc, one, e);
   Value um1 = arith::SubFOp::create(b, loc, u, one);
   Value ratio = arith::DivFOp::create(
@@ -60,9 +174,9 @@ static Value accurateLog1p(OpBuilder &b, Location loc, Value e) {
       um1);
   // u == 1 (e below half an ulp of 1): log1p(e) = e. u == inf: log(u).
   Value tiny = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, um1,
-                                     constF32(b, loc, 0.0f));
+                                     constF32Like(b, loc, 0.0f, type));
   Value huge = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, u,
-                                     constF32(b, loc, INFINITY));
+                                     constF32Like(b, loc, INFINITY, type));
   Value r = arith::SelectOp::create(b, loc, tiny, e, ratio);
   return arith::SelectOp::create(b, loc, huge, u, r);
 }
@@ -71,7 +185,7 @@ Value mlir::hssm::softplus(OpBuilder &b, Location loc, Value v) {
   Value e = math::ExpOp::create(b, loc, v);
   Value soft = accurateLog1p(b, loc, e);
   Value big = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, v,
-                                    constF32(b, loc, 20.0f));
+                                    constF32Like(b, loc, 20.0f, v.getType()));
   return arith::SelectOp::create(b, loc, big, v, soft);
 }
 
@@ -136,26 +250,67 @@ void mlir::hssm::zeroColumn(OpBuilder &b, Location loc, Value memref,
                      });
 }
 
+void mlir::hssm::zeroColumns(OpBuilder &b, Location loc, Value memref,
+                              Value begin, Value end, const Channels &ch) {
+  Value zero = constF32Like(b, loc, 0.0f, ch.type(b));
+  scf::ForOp::create(b, loc, begin, end, constIndex(b, loc, 1), ValueRange{},
+                     [&](OpBuilder &b, Location loc, Value t, ValueRange) {
+                       storeChannels(b, loc, zero, memref, {t}, ch);
+                       scf::YieldOp::create(b, loc);
+                     });
+}
+
 ConvTaps ConvTaps::load(OpBuilder &b, Location loc, Value weight, Value bias,
-                        Value d) {
+                        const Channels &ch) {
   ConvTaps c;
-  int64_t width = cast<MemRefType>(weight.getType()).getDimSize(1);
-  for (int64_t k = 0; k < width; ++k)
-    c.taps.push_back(loadF32(b, loc, weight, {d, constIndex(b, loc, k)}));
-  c.bias = bias ? loadF32(b, loc, bias, {d}) : constF32(b, loc, 0.0f);
+  auto type = cast<MemRefType>(weight.getType());
+  int64_t width = type.getDimSize(1);
+  auto loadBias = [&] {
+    return bias ? loadChannels(b, loc, bias, {}, ch)
+                : constF32Like(b, loc, 0.0f, ch.type(b));
+  };
+  if (ch.k == 1) {
+    for (int64_t k = 0; k < width; ++k)
+      c.taps.push_back(
+          loadF32(b, loc, weight, {ch.d0, constIndex(b, loc, k)}));
+    c.bias = loadBias();
+    return c;
+  }
+  Value zero = constIndex(b, loc, 0);
+  // Each channel's W taps are contiguous: one vector load per channel, then
+  // lane j of tap k is element k of channel j's row.
+  SmallVector<Value> rows;
+  for (int64_t j = 0; j < ch.k; ++j) {
+    Value row = vector::LoadOp::create(
+        b, loc, VectorType::get({width}, type.getElementType()), weight,
+        ValueRange{ch.at(b, loc, j), zero}, /*nontemporal=*/false,
+        vectorAlignment(weight, width));
+    if (!type.getElementType().isF32())
+      row = arith::ExtFOp::create(
+          b, loc, VectorType::get({width}, b.getF32Type()), row);
+    rows.push_back(row);
+  }
+  for (int64_t k = 0; k < width; ++k) {
+    SmallVector<Value> lanes;
+    for (Value row : rows)
+      lanes.push_back(vector::ExtractOp::create(b, loc, row, k));
+    c.taps.push_back(
+        vector::FromElementsOp::create(b, loc, ch.type(b), lanes));
+  }
+  c.bias = loadBias();
   return c;
 }
 
 SmallVector<Value> mlir::hssm::convTokens(OpBuilder &b, Location loc,
                                           const ConvTaps &taps, Value x,
                                           Value out, Value begin, Value end,
-                                          Value d, ValueRange window,
-                                          bool applySilu) {
+                                          const Channels &ch,
+                                          ValueRange window, bool applySilu) {
   int64_t width = int64_t(taps.taps.size());
   auto tokens = scf::ForOp::create(
       b, loc, begin, end, constIndex(b, loc, 1), window,
       [&](OpBuilder &b, Location loc, Value t, ValueRange carried) {
-        Value xt = loadF32(b, loc, x, {t, d});
+        Value xt = loadChannels(b, loc, x, {t}, ch);
         Value acc = taps.bias;
         for (int64_t k = 0; k < width - 1; ++k)
           acc = arith::AddFOp::create(
@@ -164,7 +319,8 @@ SmallVector<Value> mlir::hssm::convTokens(OpBuilder &b, Location loc,
         acc = arith::AddFOp::create(
             b, loc, acc,
             arith::MulFOp::create(b, loc, taps.taps[width - 1], xt));
-        storeF32(b, loc, applySilu ? silu(b, loc, acc) : acc, out, {t, d});
+        storeChannels(b, loc, applySilu ? silu(b, loc, acc) : acc, out, {t},
+                      ch);
         SmallVector<Value> shifted(carried.drop_front());
         shifted.push_back(xt);
         scf::YieldOp::create(b, loc, shifted);

@@ -24,6 +24,8 @@ void storeF32(OpBuilder &b, Location loc, Value value, Value memref,
 Value loadIndex(OpBuilder &b, Location loc, Value memref, Value index);
 
 Value constF32(OpBuilder &b, Location loc, float v);
+/// `v` as a constant of `type`: f32, or a vector of f32 (splat).
+Value constF32Like(OpBuilder &b, Location loc, float v, Type type);
 Value constIndex(OpBuilder &b, Location loc, int64_t v);
 /// silu(v) = v / (1 + exp(-v)).
 Value silu(OpBuilder &b, Location loc, Value v);
@@ -31,6 +33,49 @@ Value silu(OpBuilder &b, Location loc, Value v);
 Value softplus(OpBuilder &b, Location loc, Value v);
 /// The size of dimension `dim` of `memref` as an index value.
 Value dimValue(OpBuilder &b, Location loc, Value memref, int64_t dim);
+
+/// K adjacent channels, d0 .. d0+K-1, handled by one loop iteration: their
+/// values travel as vector<K x f32> (plain f32 when K == 1), and loads and
+/// stores along the channel dimension become vector accesses, so one GPU
+/// thread moves 8-16 contiguous bytes per access instead of 2-4.
+struct Channels {
+  Value d0;
+  int64_t k = 1;
+  /// f32, or vector<k x f32>.
+  Type type(OpBuilder &b) const;
+  /// Index of channel j of the group (d0 + j).
+  Value at(OpBuilder &b, Location loc, int64_t j) const;
+  /// Group `g` of `k` channels (d0 = g * k).
+  static Channels group(OpBuilder &b, Location loc, Value g, int64_t k);
+  /// How many groups of `k` cover `channels` (a multiple of k).
+  static Value count(OpBuilder &b, Location loc, Value channels, int64_t k);
+};
+/// How many channels one iteration can take: `want` when the channel count
+/// is static and a multiple of it, else 1.
+int64_t channelsPerIteration(int64_t channels, int64_t want);
+/// The alignment in bytes of a vector access of `n` elements along the last
+/// dimension of `memref` that starts at a multiple of `n`: the largest power
+/// of two (up to 16) dividing the access size that every row start and the
+/// offset keep (static layouts); hssm functions take 16-byte aligned
+/// buffers.
+llvm::MaybeAlign vectorAlignment(Value memref, int64_t n);
+/// memref[prefix..., d0 : d0+K] widened to f32 (a scalar when K == 1).
+Value loadChannels(OpBuilder &b, Location loc, Value memref,
+                   ValueRange prefix, const Channels &ch);
+/// Rounds `value` to the memref's type and stores it at
+/// memref[prefix..., d0 : d0+K].
+void storeChannels(OpBuilder &b, Location loc, Value value, Value memref,
+                   ValueRange prefix, const Channels &ch);
+
+/// scf.parallel over rows [rowBegin, rowEnd) x channel groups [0, groups):
+/// dimension 0 is the row unless `channelMajor`, in which case it is the
+/// group (the GPU mapping gives dimension 0 to blockIdx.x / threadIdx.x, so
+/// this decides whether consecutive blocks walk rows or channels). `body`
+/// gets (row, group) either way.
+void forRowsAndChannels(OpBuilder &b, Location loc, Value rowBegin,
+                        Value rowEnd, Value groups, bool channelMajor,
+                        function_ref<void(OpBuilder &, Location, Value, Value)>
+                            body);
 
 /// The buffers and counts of one batch, taken from its hssm.batch op.
 struct BatchValues {
@@ -52,25 +97,29 @@ struct RowInfo {
 RowInfo loadRow(OpBuilder &b, Location loc, const BatchValues &batch,
                 Value row, int64_t padSlotId, bool alwaysRead);
 
-/// A channel's conv taps and bias (zero without one), as fp32.
+/// A channel group's conv taps and bias (zero without one), as fp32: tap k
+/// holds weight[d0 + j, k] in lane j.
 struct ConvTaps {
   SmallVector<Value> taps;
   Value bias;
   static ConvTaps load(OpBuilder &b, Location loc, Value weight, Value bias,
-                       Value d);
+                       const Channels &ch);
 };
 
 /// The tokens [begin, end) of one channel of the causal conv, starting from
 /// `window` (the W-1 older inputs, oldest first): writes act(conv) to
-/// out[t, d] and returns the window after the last token.
+/// out[t, channels] and returns the window after the last token.
 SmallVector<Value> convTokens(OpBuilder &b, Location loc,
                               const ConvTaps &taps, Value x, Value out,
-                              Value begin, Value end, Value d,
+                              Value begin, Value end, const Channels &ch,
                               ValueRange window, bool applySilu);
 
 /// for t in [begin, end): memref[t, col] = 0 (the outputs of a pad row).
 void zeroColumn(OpBuilder &b, Location loc, Value memref, Value begin,
                 Value end, Value col);
+/// The same for a channel group.
+void zeroColumns(OpBuilder &b, Location loc, Value memref, Value begin,
+                 Value end, const Channels &ch);
 
 } // namespace mlir::hssm
 

@@ -7,7 +7,10 @@
 #include "hssm/Dialect/HSSM/HSSMDialect.h"
 #include "hssm/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Transforms/WalkPatternRewriteDriver.h"
+#include "llvm/ADT/DenseSet.h"
 
 namespace mlir::hssm {
 #define GEN_PASS_DEF_HSSMLOWERTOLOOPS
@@ -38,13 +41,21 @@ struct HSSMLowerToLoopsPass
     });
     if (batchArg.wasInterrupted())
       return signalPassFailure();
+    // The float ops that were there before: fast-math leaves them alone.
+    llvm::DenseSet<Operation *> before;
+    if (fastMath)
+      getOperation()->walk([&](arith::ArithFastMathInterface op) {
+        before.insert(op);
+      });
     RewritePatternSet patterns(&getContext());
-    populateConvToLoopsPatterns(patterns);
-    populateScanToLoopsPatterns(patterns);
+    populateConvToLoopsPatterns(patterns, convChannels, channelMajor);
+    populateScanToLoopsPatterns(patterns, decodeScanChannels, channelMajor);
     if (convChunk > 0)
-      populateChunkedConvToLoopsPatterns(patterns, convChunk);
+      populateChunkedConvToLoopsPatterns(patterns, convChunk, convChannels,
+                                         channelMajor);
     if (scanChunk > 0)
-      populateChunkedScanToLoopsPatterns(patterns, scanChunk, deviceAlloc);
+      populateChunkedScanToLoopsPatterns(patterns, scanChunk, deviceAlloc,
+                                         channelMajor);
     populateElementwiseToLoopsPatterns(patterns);
     if (!keepLinear)
       populateLinearToLoopsPatterns(patterns);
@@ -64,6 +75,26 @@ struct HSSMLowerToLoopsPass
     getOperation()->walk([](BatchOp op) {
       if (op->use_empty())
         op->erase();
+    });
+    if (fastMath)
+      markFastMath(before);
+  }
+
+  /// Per SPEC.md, arithmetic is fp32 with no prescribed rounding order; FMAs
+  /// halve the scan's instruction count on the GPU, where kernels are
+  /// issue-bound. Only exp and divf (silu, softplus) are made approximate.
+  void markFastMath(const llvm::DenseSet<Operation *> &before) {
+    getOperation()->walk([&](arith::ArithFastMathInterface op) {
+      if (before.contains(op))
+        return;
+      arith::FastMathFlagsAttr old = op.getFastMathFlagsAttr();
+      arith::FastMathFlags flags =
+          (old ? old.getValue() : arith::FastMathFlags::none) |
+          arith::FastMathFlags::contract;
+      if (isa<math::ExpOp, arith::DivFOp>(op))
+        flags = flags | arith::FastMathFlags::afn;
+      op->setAttr(op.getFastMathAttrName(),
+                  arith::FastMathFlagsAttr::get(op->getContext(), flags));
     });
   }
 };

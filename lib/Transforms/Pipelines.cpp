@@ -25,12 +25,15 @@ void mlir::hssm::buildLowerToCpuPipeline(OpPassManager &pm) {
   pm.addPass(createHSSMDecompose());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createHSSMFuseCombineIntoProjection());
-  // Prefill scans in chunks of 64 tokens joined by the associative rule, and
-  // prefill convs in chunks: the same lowerings as on the GPU, so CI runs
-  // the GPU's loops on the CPU.
+  // Prefill scans in chunks of 64 tokens joined by the associative rule,
+  // prefill convs in chunks, channels in vector groups: the same lowerings
+  // as on the GPU, so CI runs the GPU's loops on the CPU.
   HSSMLowerToLoopsOptions loops;
   loops.scanChunk = 64;
   loops.convChunk = 64;
+  loops.convChannels = 8;
+  loops.decodeScanChannels = 2;
+  loops.fastMath = true;
   pm.addPass(createHSSMLowerToLoops(loops));
   // Zero fills of the `zero` mode.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
@@ -64,7 +67,12 @@ std::string mlir::hssm::findLibdevice() {
 
 std::string
 mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
-  std::string block = std::to_string(int64_t(options.blockSize));
+  std::string rows = std::to_string(int64_t(options.blockRows));
+  std::string cols = std::to_string(int64_t(options.blockSize));
+  std::string block = options.channelMajor ? cols + "," + rows
+                                           : rows + "," + cols;
+  int64_t convChunk =
+      options.convChunk > 0 ? options.convChunk : options.scanChunk;
   std::string target = "chip=" + options.chip + " features=" +
                        options.features +
                        " O=" + std::to_string(unsigned(options.optLevel));
@@ -75,7 +83,7 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
   if (!libdevice.empty())
     target += " l=" + libdevice;
   // The loops of hssm-lower-to-loops are scf.parallel over (row, channel):
-  // tiles of 1 x block map the rows to blocks and the channels to threads.
+  // tiles of block-rows x block-size map them to blocks and threads.
   // gpu-async-region puts allocations and launches on streams, which the
   // runtime's mgpu* functions implement.
   // Projections go to the runtime's cuBLAS wrapper where the types allow.
@@ -84,9 +92,14 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          "hssm-fuse-combine-into-projection,hssm-linear-to-call,"
          "hssm-lower-to-loops{device-alloc=true scan-chunk=" +
          std::to_string(int64_t(options.scanChunk)) + " conv-chunk=" +
-         std::to_string(int64_t(options.scanChunk)) + "},"
+         std::to_string(convChunk) +
+         " conv-channels=" + std::to_string(int64_t(options.convChannels)) +
+         " channel-major=" + (options.channelMajor ? "true" : "false") +
+         " fast-math=" + (options.fastMath ? "true" : "false") +
+         " decode-scan-channels=" +
+         std::to_string(int64_t(options.decodeScanChannels)) + "},"
          "func.func(convert-linalg-to-parallel-loops,"
-         "scf-parallel-loop-tiling{parallel-loop-tile-sizes=1," +
+         "scf-parallel-loop-tiling{parallel-loop-tile-sizes=" +
          block +
          " no-min-max-bounds=true},gpu-map-parallel-loops,"
          "convert-parallel-loops-to-gpu),"

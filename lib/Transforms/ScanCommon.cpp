@@ -10,32 +10,12 @@
 using namespace mlir;
 using namespace mlir::hssm;
 
-llvm::MaybeAlign mlir::hssm::rowAlignment(Value memref, int64_t n) {
-  auto type = cast<MemRefType>(memref.getType());
-  int64_t bytes = type.getElementTypeBitWidth() / 8;
-  // Dense buffers whose rows are the last dimension: every row starts at a
-  // multiple of the row size.
-  if (type.getLayout().isIdentity() && type.getRank() > 0 &&
-      type.getShape().back() == n && (n * bytes) % 16 == 0)
-    return llvm::MaybeAlign(16);
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  if (failed(type.getStridesAndOffset(strides, offset)) || strides.empty() ||
-      strides.back() != 1 || ShapedType::isDynamic(offset) ||
-      (offset * bytes) % 16 != 0 || (n * bytes) % 16 != 0)
-    return llvm::MaybeAlign();
-  for (int64_t stride : ArrayRef<int64_t>(strides).drop_back())
-    if (ShapedType::isDynamic(stride) || (stride * bytes) % 16 != 0)
-      return llvm::MaybeAlign();
-  return llvm::MaybeAlign(16);
-}
-
 Value mlir::hssm::loadVecF32(OpBuilder &b, Location loc, Value memref,
                              ValueRange indices, int64_t n) {
   Type elem = cast<MemRefType>(memref.getType()).getElementType();
   Value v = vector::LoadOp::create(b, loc, VectorType::get({n}, elem), memref,
                                    indices, /*nontemporal=*/false,
-                                   rowAlignment(memref, n));
+                                   vectorAlignment(memref, n));
   if (elem.isF32())
     return v;
   return arith::ExtFOp::create(b, loc, VectorType::get({n}, b.getF32Type()),
@@ -43,14 +23,16 @@ Value mlir::hssm::loadVecF32(OpBuilder &b, Location loc, Value memref,
 }
 
 ScanRow ScanRow::load(OpBuilder &b, Location loc, const ScanOperands &ops,
-                      Value d, Value zero) {
+                      Value d, Value zero, bool log2eOnDt) {
   ScanRow row;
   row.zero = zero;
+  row.log2eOnDt = log2eOnDt;
   VectorType vecType = ops.vecType(b);
-  Value log2e = arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(vecType, float(M_LOG2E)));
   Value a = loadVecF32(b, loc, ops.a, {d, zero}, ops.n);
-  row.aLog2e = arith::MulFOp::create(b, loc, a, log2e);
+  row.aLog2e = log2eOnDt ? a
+                         : arith::MulFOp::create(
+                               b, loc, a,
+                               constF32Like(b, loc, float(M_LOG2E), vecType));
   row.skip = loadF32(b, loc, ops.skip, {d});
   if (ops.deltaBias)
     row.deltaBias = loadF32(b, loc, ops.deltaBias, {d});
@@ -81,11 +63,15 @@ Value mlir::hssm::scanToken(OpBuilder &b, Location loc,
   Value dtu = arith::MulFOp::create(b, loc, dt, u);
   Value bRow = loadVecF32(b, loc, ops.bMat, {t, zeroIdx}, ops.n);
   // h = exp2(dt * A log2(e)) * h + dt * B * u
+  Value dtScaled = row.log2eOnDt
+                       ? arith::MulFOp::create(
+                             b, loc, dt, constF32(b, loc, float(M_LOG2E)))
+                       : dt;
   Value decay = math::Exp2Op::create(
       b, loc,
-      arith::MulFOp::create(b, loc,
-                            vector::BroadcastOp::create(b, loc, vecType, dt),
-                            row.aLog2e));
+      arith::MulFOp::create(
+          b, loc, vector::BroadcastOp::create(b, loc, vecType, dtScaled),
+          row.aLog2e));
   Value next = arith::AddFOp::create(
       b, loc, arith::MulFOp::create(b, loc, decay, h),
       arith::MulFOp::create(b, loc,
@@ -136,5 +122,5 @@ void mlir::hssm::storeFinalState(OpBuilder &b, Location loc,
                                 h);
   vector::StoreOp::create(b, loc, h, ops.state,
                           ValueRange{slot, d, zero},
-                          /*nontemporal=*/false, rowAlignment(ops.state, ops.n));
+                          /*nontemporal=*/false, vectorAlignment(ops.state, ops.n));
 }

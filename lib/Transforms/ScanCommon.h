@@ -43,18 +43,15 @@ struct ScanOperands {
 
 /// What one channel's recurrence needs besides the token: A * log2(e) (the
 /// decay is exp2(dt * A * log2(e)), the GPU's native exponential), Dskip and
-/// the time-step bias.
+/// the time-step bias. For a single token (a decode), `log2eOnDt` keeps A
+/// as it is and scales dt instead: one multiply, not N.
 struct ScanRow {
   Value aLog2e, skip, deltaBias;
   Value zero; ///< index 0, made once outside the token loop
+  bool log2eOnDt = false;
   static ScanRow load(OpBuilder &b, Location loc, const ScanOperands &ops,
-                      Value d, Value zero);
+                      Value d, Value zero, bool log2eOnDt = false);
 };
-
-/// 16 when every row of `n` elements that a vector access along the last
-/// dimension of `memref` starts at is 16-byte aligned (static layout,
-/// 16-byte multiples); hssm functions require 16-byte aligned buffers.
-llvm::MaybeAlign rowAlignment(Value memref, int64_t n);
 
 /// The N contiguous elements at `indices` as an fp32 vector.
 Value loadVecF32(OpBuilder &b, Location loc, Value memref, ValueRange indices,

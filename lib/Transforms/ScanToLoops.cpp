@@ -5,6 +5,11 @@
 // token loop as one fp32 vector (registers on the GPU), so a low-precision
 // pool is rounded once, at the end of the row.
 //
+// A decode row has exactly one token, so state_update is straight-line code
+// with no token loop, over K adjacent channels per iteration: the K states
+// (K * N contiguous elements of the slot) are all loaded before any
+// arithmetic, which keeps more bytes in flight per GPU thread.
+//
 //===----------------------------------------------------------------------===//
 
 #include "LoopUtils.h"
@@ -24,7 +29,9 @@ namespace {
 
 template <typename ScanOp>
 struct ScanToLoops : OpRewritePattern<ScanOp> {
-  using OpRewritePattern<ScanOp>::OpRewritePattern;
+  ScanToLoops(MLIRContext *ctx, int64_t decodeChannels, bool channelMajor)
+      : OpRewritePattern<ScanOp>(ctx), decodeChannels(decodeChannels),
+        channelMajor(channelMajor) {}
   static constexpr bool isDecode = std::is_same_v<ScanOp, StateUpdateOp>;
 
   LogicalResult matchAndRewrite(ScanOp op,
@@ -37,25 +44,32 @@ struct ScanToLoops : OpRewritePattern<ScanOp> {
     Value rowBegin =
         isDecode ? constIndex(rewriter, loc, 0) : batch->numDecodes;
     Value rowEnd = isDecode ? batch->numDecodes : batch->numReqs;
-    Value channels = dimValue(rewriter, loc, op.getA(), 0);
+    int64_t k = isDecode ? channelsPerIteration(
+                               op.getA().getType().getDimSize(0),
+                               decodeChannels)
+                         : 1;
+    Value groups =
+        Channels::count(rewriter, loc, dimValue(rewriter, loc, op.getA(), 0), k);
     Value zeroIdx = constIndex(rewriter, loc, 0);
     Value one = constIndex(rewriter, loc, 1);
 
-    scf::ParallelOp::create(
-        rewriter, loc, ValueRange{rowBegin, zeroIdx},
-        ValueRange{rowEnd, channels}, ValueRange{one, one},
-        [&](OpBuilder &b, Location loc, ValueRange ivs) {
-          Value row = ivs[0], d = ivs[1];
+    forRowsAndChannels(
+        rewriter, loc, rowBegin, rowEnd, groups, channelMajor,
+        [&](OpBuilder &b, Location loc, Value row, Value g) {
+          Channels d = Channels::group(b, loc, g, k);
           RowInfo info =
               loadRow(b, loc, *batch, row, op.getPadSlotId(), isDecode);
           scf::IfOp::create(
               b, loc, info.isPad,
               [&](OpBuilder &b, Location loc) {
-                zeroColumn(b, loc, op.getOut(), info.begin, info.end, d);
+                zeroColumns(b, loc, op.getOut(), info.begin, info.end, d);
                 scf::YieldOp::create(b, loc);
               },
               [&](OpBuilder &b, Location loc) {
-                emitLiveRow(b, loc, op, info, d);
+                if constexpr (isDecode)
+                  emitDecodeRow(b, loc, op, info, d);
+                else
+                  emitLiveRow(b, loc, op, info, d.d0);
                 scf::YieldOp::create(b, loc);
               });
         });
@@ -78,11 +92,37 @@ struct ScanToLoops : OpRewritePattern<ScanOp> {
         });
     storeFinalState(b, loc, ops, tokens.getResult(0), info.dstSlot, d, zero);
   }
+
+  /// The row's one token (begin) for the group's channels.
+  static void emitDecodeRow(OpBuilder &b, Location loc, ScanOp op,
+                            const RowInfo &info, const Channels &ch) {
+    ScanOperands ops = ScanOperands::of(op);
+    Value zero = constIndex(b, loc, 0);
+    SmallVector<Value> h;
+    for (int64_t j = 0; j < ch.k; ++j)
+      h.push_back(loadVecF32(b, loc, ops.state,
+                             {info.srcSlot, ch.at(b, loc, j), zero}, ops.n));
+    for (int64_t j = 0; j < ch.k; ++j) {
+      Value d = ch.at(b, loc, j);
+      ScanRow row = ScanRow::load(b, loc, ops, d, zero, /*log2eOnDt=*/true);
+      h[j] = scanToken(b, loc, ops, row, info.begin, d, h[j],
+                       /*writeOutput=*/true);
+    }
+    for (int64_t j = 0; j < ch.k; ++j)
+      storeFinalState(b, loc, ops, h[j], info.dstSlot, ch.at(b, loc, j),
+                      zero);
+  }
+
+private:
+  int64_t decodeChannels;
+  bool channelMajor;
 };
 
 } // namespace
 
-void mlir::hssm::populateScanToLoopsPatterns(RewritePatternSet &patterns) {
+void mlir::hssm::populateScanToLoopsPatterns(RewritePatternSet &patterns,
+                                             int64_t decodeChannels,
+                                             bool channelMajor) {
   patterns.add<ScanToLoops<SelectiveScanOp>, ScanToLoops<StateUpdateOp>>(
-      patterns.getContext());
+      patterns.getContext(), decodeChannels, channelMajor);
 }

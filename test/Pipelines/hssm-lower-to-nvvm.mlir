@@ -46,12 +46,13 @@ func.func @branch(%x: memref<?x16xf32>, %w_in: memref<64x16xf32>,
 // and the chunked selective_scan's three passes (the four f32 projections are
 // cuBLAS calls);
 // each a PTX binary for sm_90 with its entry, the scans using the exp2 unit
-// and 16-bit loads of bf16 states.
+// and bf16 states read 16 bytes at a time (eight conv channels, or half an
+// SSM state row of N = 16).
 // CHECK-DAG: gpu.binary @branch_kernel  [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80", link = [{{.*}}libdevice.10.bc"]>, properties = {{.*}}, assembly = "{{.*}}.target sm_90
 // CHECK-DAG: .visible .entry branch_kernel(
 // CHECK-DAG: gpu.binary @branch_kernel_5  [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80"
 // CHECK-DAG: ex2.approx
-// CHECK-DAG: ld.global.b16
+// CHECK-DAG: ld.global.v4.b32
 // CHECK-NOT: gpu.binary @branch_kernel_6
 
 // SM80: #nvvm.target<O = 1, chip = "sm_80", features = "+ptx76"

@@ -21,15 +21,16 @@
 // CHECK-SAME: %{{[a-z0-9]+}}: !llvm.ptr, %{{[a-z0-9]+}}: !llvm.ptr, %{{[a-z0-9]+}}: i64, %{{[a-z0-9]+}}: i64, %{{[a-z0-9]+}}: i64
 //   fp32 temporaries come from malloc ...
 // CHECK:      llvm.call @malloc
-//   bf16 state read as its bits and widened by shifting.
-// CHECK:      %[[RAW:.*]] = llvm.load %{{.*}} : !llvm.ptr -> bf16
-// CHECK-NEXT: %[[BITS:.*]] = llvm.bitcast %[[RAW]] : bf16 to i16
+//   bf16 conv state read eight channels at a time (conv-channels=8) as its
+//   bits and widened by shifting.
+// CHECK:      %[[RAW:.*]] = llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr -> vector<8xbf16>
+// CHECK-NEXT: %[[BITS:.*]] = llvm.bitcast %[[RAW]] : vector<8xbf16> to vector<8xi16>
 // CHECK:      llvm.shl
 // CHECK:      llvm.intr.exp
 //   The scan's C . h over the N states.
 // CHECK:      "llvm.intr.vector.reduce.fadd"(%{{.*}}) {{.*}} : (f32, vector<4xf32>) -> f32
 //   The final state, rounded to bf16 in integer arithmetic and stored.
-// CHECK:      llvm.store %{{.*}}, %{{.*}} {alignment = 2 : i64} : vector<4xbf16>, !llvm.ptr
+// CHECK:      llvm.store %{{.*}}, %{{.*}} {alignment = 8 : i64} : vector<4xbf16>, !llvm.ptr
 // CHECK:      llvm.call @free
 // CHECK:      llvm.return
 func.func @mamba1_branch(

@@ -54,6 +54,11 @@ static llvm::cl::opt<std::string>
          llvm::cl::init("so"));
 static llvm::cl::opt<std::string> chip("chip", llvm::cl::desc("GPU chip"),
                                        llvm::cl::init("sm_90"));
+static llvm::cl::opt<std::string> gpuOptions(
+    "gpu-options",
+    llvm::cl::desc("Options of hssm-lower-to-nvvm, e.g. \"block-size=256 "
+                   "conv-channels=4\" (--chip wins over chip=)"),
+    llvm::cl::init(""));
 static llvm::cl::opt<std::string> linker("linker",
                                          llvm::cl::desc("Driver for -shared"),
                                          llvm::cl::init("c++"));
@@ -164,6 +169,8 @@ int main(int argc, char **argv) {
     mlir::hssm::buildLowerToCpuPipeline(pm);
   } else {
     mlir::hssm::NvvmPipelineOptions options;
+    if (failed(options.parseFromString(gpuOptions)))
+      return fail("bad --gpu-options '" + gpuOptions + "'");
     options.chip = chip;
     mlir::hssm::buildLowerToNvvmPipeline(pm, options);
   }

@@ -28,16 +28,26 @@ void populateDecomposeHistoryBranchPatterns(RewritePatternSet &patterns,
                                             bool deviceAlloc,
                                             bool gemmInputsInActivationType);
 /// Each primitive to loops; one populate function per family.
-void populateConvToLoopsPatterns(RewritePatternSet &patterns);
+/// `channels`: adjacent channels per parallel iteration (vector accesses),
+/// used where the channel count is a static multiple of it.
+/// `channelMajor`: see forRowsAndChannels (LoopUtils.h).
+void populateConvToLoopsPatterns(RewritePatternSet &patterns,
+                                 int64_t channels = 1,
+                                 bool channelMajor = false);
 /// conv1d over prefill rows in chunks of `chunk` tokens run in parallel.
 void populateChunkedConvToLoopsPatterns(RewritePatternSet &patterns,
-                                        int64_t chunk);
-void populateScanToLoopsPatterns(RewritePatternSet &patterns);
+                                        int64_t chunk, int64_t channels = 1,
+                                        bool channelMajor = false);
+/// `decodeChannels`: channels per parallel iteration of state_update.
+void populateScanToLoopsPatterns(RewritePatternSet &patterns,
+                                 int64_t decodeChannels = 1,
+                                 bool channelMajor = false);
 /// selective_scan chunked over time (`chunk` tokens), joined by the
 /// associative rule; carries in fp32 temporaries (gpu.alloc when
 /// `deviceAlloc`).
 void populateChunkedScanToLoopsPatterns(RewritePatternSet &patterns,
-                                        int64_t chunk, bool deviceAlloc);
+                                        int64_t chunk, bool deviceAlloc,
+                                        bool channelMajor = false);
 void populateLinearToLoopsPatterns(RewritePatternSet &patterns);
 void populateElementwiseToLoopsPatterns(RewritePatternSet &patterns);
 
@@ -59,11 +69,40 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
   Option<int64_t> scanChunk{
       *this, "scan-chunk",
       llvm::cl::desc("Tokens per chunk of the parallel prefill scan"),
-      llvm::cl::init(64)};
+      llvm::cl::init(128)};
+  Option<int64_t> convChannels{
+      *this, "conv-channels",
+      llvm::cl::desc("Adjacent channels per thread in conv1d/conv_update "
+                     "(vector loads along d)"),
+      llvm::cl::init(4)};
+  Option<int64_t> decodeScanChannels{
+      *this, "decode-scan-channels",
+      llvm::cl::desc("Channels per thread in the decode state update"),
+      llvm::cl::init(1)};
   Option<int64_t> blockSize{
       *this, "block-size",
       llvm::cl::desc("Threads per block along channels/columns"),
       llvm::cl::init(128)};
+  Option<bool> fastMath{
+      *this, "fast-math",
+      llvm::cl::desc("FMA contraction, approximate exp/division in silu and "
+                     "softplus (hssm-lower-to-loops fast-math)"),
+      llvm::cl::init(true)};
+  Option<bool> channelMajor{
+      *this, "channel-major",
+      llvm::cl::desc("Channel groups on blockIdx.x/threadIdx.x, rows (or "
+                     "chunks) on y"),
+      llvm::cl::init(false)};
+  Option<int64_t> convChunk{
+      *this, "conv-chunk",
+      llvm::cl::desc("Tokens per chunk of the parallel prefill conv (0: the "
+                     "scan's chunk)"),
+      llvm::cl::init(64)};
+  Option<int64_t> blockRows{
+      *this, "block-rows",
+      llvm::cl::desc("Rows (or chunks, or tokens) per block: threads of one "
+                     "block that share a channel's weights"),
+      llvm::cl::init(1)};
 };
 
 /// hssm -> LLVM dialect for the host (the JIT's and CI's path).

@@ -56,6 +56,21 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
            "parallel (0: one loop per row)">,
     Option<"deviceAlloc", "device-alloc", "bool", /*default=*/"false",
            "Allocate the lowering's temporaries with gpu.alloc">,
+    Option<"convChannels", "conv-channels", "int64_t", /*default=*/"1",
+           "Adjacent channels per parallel iteration of conv1d and "
+           "conv_update, moved as vectors (where D is a static multiple)">,
+    Option<"decodeScanChannels", "decode-scan-channels", "int64_t",
+           /*default=*/"1",
+           "Adjacent channels per parallel iteration of state_update "
+           "(where D is a static multiple)">,
+    Option<"fastMath", "fast-math", "bool", /*default=*/"false",
+           "Mark the lowering's float arithmetic `contract` (mul + add may "
+           "become one FMA) and the exponentials and divisions of silu and "
+           "softplus `afn` (the GPU's approximate exp and division, a few "
+           "ulp); log stays exact, softplus's log1p needs it">,
+    Option<"channelMajor", "channel-major", "bool", /*default=*/"false",
+           "Make channel groups the first dimension of the (row, channel) "
+           "loops (blockIdx.x / threadIdx.x once mapped to the GPU)">,
   ];
 }
 

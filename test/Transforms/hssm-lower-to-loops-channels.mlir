@@ -1,0 +1,83 @@
+// RUN: hssm-opt %s -hssm-lower-to-loops="conv-channels=8 decode-scan-channels=2" | FileCheck %s
+// RUN: hssm-opt %s -hssm-lower-to-loops="conv-channels=3 decode-scan-channels=3" | FileCheck %s --check-prefix=ONE
+
+// Channel groups: with conv-channels=K, conv_update runs one iteration per
+// (row, K adjacent channels) and moves the group's conv state, inputs and
+// outputs as vector<K> accesses along d (the state is [slot, W-1, D], d
+// contiguous); with decode-scan-channels=K, state_update loads the K
+// channels' states before any arithmetic. A channel count that K does not
+// divide keeps one channel per iteration (ONE).
+
+// CHECK-LABEL: func.func @conv_update(
+// CHECK-SAME: %[[X:[a-zA-Z0-9_]+]]: memref<?x16xbf16>, %[[W:[a-zA-Z0-9_]+]]: memref<16x4xf32>,
+// CHECK-SAME: %[[BIAS:[a-zA-Z0-9_]+]]: memref<16xbf16>, %[[CS:[a-zA-Z0-9_]+]]: memref<?x3x16xbf16>, %[[O:[a-zA-Z0-9_]+]]: memref<?x16xbf16>)
+// CHECK:      %[[C8:.*]] = arith.constant 8 : index
+// CHECK:      %[[G:.*]] = arith.divui %{{[a-z0-9_]+}}, %[[C8]] : index
+// CHECK:      scf.parallel (%{{[a-z0-9_]+}}, %[[GI:[a-z0-9_]+]]) = (%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) to (%{{[a-z0-9_]+}}, %[[G]]) step
+// CHECK:        %[[D0:.*]] = arith.muli %[[GI]], %{{[a-z0-9_]+}} : index
+//   Pad rows: eight zeros per store.
+// CHECK:        vector.store %{{[a-z0-9_]+}}, %[[O]][%{{[a-z0-9_]+}}, %[[D0]]] {alignment = 16 : i64} : memref<?x16xbf16>, vector<8xbf16>
+//   The window: three 16-byte loads of the slot.
+// CHECK-COUNT-3: vector.load %[[CS]][%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %[[D0]]] {alignment = 16 : i64} : memref<?x3x16xbf16>, vector<8xbf16>
+//   Taps: one row of W weights per channel, regrouped into one vector per tap.
+// CHECK-COUNT-8: vector.load %[[W]][%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<16x4xf32>, vector<4xf32>
+// CHECK:        vector.from_elements {{.*}} : vector<8xf32>
+// CHECK:        vector.load %[[BIAS]][%[[D0]]] {alignment = 16 : i64} : memref<16xbf16>, vector<8xbf16>
+// CHECK:        scf.for
+// CHECK:          vector.load %[[X]][%{{[a-z0-9_]+}}, %[[D0]]] {alignment = 16 : i64} : memref<?x16xbf16>, vector<8xbf16>
+// CHECK:          math.exp %{{[a-z0-9_]+}} : vector<8xf32>
+// CHECK:          vector.store %{{[a-z0-9_]+}}, %[[O]][%{{[a-z0-9_]+}}, %[[D0]]] {alignment = 16 : i64} : memref<?x16xbf16>, vector<8xbf16>
+// CHECK:        }
+// CHECK-COUNT-3: vector.store %{{[a-z0-9_]+}}, %[[CS]][%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %[[D0]]] {alignment = 16 : i64} : memref<?x3x16xbf16>, vector<8xbf16>
+
+// ONE-LABEL: func.func @conv_update(
+// ONE-NOT:   vector.load
+// ONE:       memref.load %{{[a-z0-9_]+}}[%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}] : memref<?x3x16xbf16>
+func.func @conv_update(%qsl: memref<?xi32>, %si: memref<?xi32>,
+                       %init: memref<?xi8>, %nd: index, %np: index,
+                       %npt: index, %x: memref<?x16xbf16>,
+                       %w: memref<16x4xf32>, %bias: memref<16xbf16>,
+                       %cs: memref<?x3x16xbf16>, %o: memref<?x16xbf16>) {
+  %b = hssm.batch query_start_loc(%qsl : memref<?xi32>)
+      state_indices(%si : memref<?xi32>) has_initial_state(%init : memref<?xi8>)
+      decodes(%nd, %nd) prefills(%np, %npt)
+  hssm.conv_update x(%x : memref<?x16xbf16>) weight(%w : memref<16x4xf32>)
+      bias(%bias : memref<16xbf16>) state(%cs : memref<?x3x16xbf16>)
+      batch(%b) out(%o : memref<?x16xbf16>) {silu}
+  return
+}
+
+// CHECK-LABEL: func.func @state_update(
+// CHECK-SAME: %[[SS:[a-zA-Z0-9_]+]]: memref<?x32x16xbf16>, %[[Y:[a-zA-Z0-9_]+]]: memref<?x32xf32>)
+// CHECK:      scf.parallel
+//   Both channels' states first (two 32-byte rows of the slot) ...
+// CHECK:      vector.load %[[SS]][%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xbf16>, vector<16xbf16>
+// CHECK-NEXT: arith.extf
+// CHECK:      vector.load %[[SS]][%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xbf16>, vector<16xbf16>
+// CHECK-NEXT: arith.extf
+//   ... then one token per channel, no loop ...
+// CHECK-NOT:  scf.for
+// CHECK-COUNT-2: vector.reduction <add>
+//   ... then both states, rounded once to bf16.
+// CHECK-COUNT-2: vector.store %{{[a-z0-9_]+}}, %[[SS]][%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xbf16>, vector<16xbf16>
+// CHECK-NOT:  scf.for
+
+// ONE-LABEL: func.func @state_update(
+// ONE-COUNT-1: vector.reduction <add>
+// ONE-NOT:   vector.reduction
+func.func @state_update(%qsl: memref<?xi32>, %si: memref<?xi32>,
+                        %init: memref<?xi8>, %nd: index, %np: index,
+                        %npt: index, %u: memref<?x32xf32>,
+                        %dt: memref<?x32xf32>, %A: memref<32x16xf32>,
+                        %B: memref<?x16xf32>, %C: memref<?x16xf32>,
+                        %D: memref<32xf32>, %ss: memref<?x32x16xbf16>,
+                        %y: memref<?x32xf32>) {
+  %b = hssm.batch query_start_loc(%qsl : memref<?xi32>)
+      state_indices(%si : memref<?xi32>) has_initial_state(%init : memref<?xi8>)
+      decodes(%nd, %nd) prefills(%np, %npt)
+  hssm.state_update u(%u : memref<?x32xf32>) delta(%dt : memref<?x32xf32>)
+      A(%A : memref<32x16xf32>) B(%B : memref<?x16xf32>)
+      C(%C : memref<?x16xf32>) D(%D : memref<32xf32>)
+      state(%ss : memref<?x32x16xbf16>) batch(%b) out(%y : memref<?x32xf32>)
+  return
+}
