@@ -23,9 +23,10 @@ namespace {
 
 struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
   ChunkedConvToLoops(MLIRContext *ctx, int64_t chunk, int64_t channelsWanted,
-                     bool channelMajor)
+                     bool channelMajor, int64_t tokensPerStep)
       : OpRewritePattern(ctx, /*benefit=*/2), chunk(chunk),
-        channelsWanted(channelsWanted), channelMajor(channelMajor) {}
+        channelsWanted(channelsWanted), channelMajor(channelMajor),
+        tokensPerStep(tokensPerStep) {}
 
   LogicalResult matchAndRewrite(Conv1dOp op,
                                 PatternRewriter &rewriter) const override {
@@ -37,7 +38,7 @@ struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
     int64_t width = op.getWeight().getType().getDimSize(1);
     Value x = op.getX(), weight = op.getWeight(), bias = op.getBias();
     Value state = op.getConvState(), out = op.getOut();
-    Value zero = constIndex(b, loc, 0), one = constIndex(b, loc, 1);
+    Value zero = constIndex(b, loc, 0);
     Value chunkLen = constIndex(b, loc, chunk);
     Value maxChunks = arith::CeilDivUIOp::create(
         b, loc, dimValue(b, loc, x, 0), chunkLen);
@@ -116,7 +117,7 @@ struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
                   }
                   ConvTaps taps = ConvTaps::load(b, loc, weight, bias, d);
                   convTokens(b, loc, taps, x, out, t0, t1, d, window,
-                             op.getSilu());
+                             op.getSilu(), tokensPerStep);
                   scf::YieldOp::create(b, loc);
                 });
             scf::YieldOp::create(b, loc);
@@ -154,6 +155,7 @@ struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
 private:
   int64_t chunk, channelsWanted;
   bool channelMajor;
+  int64_t tokensPerStep;
 };
 
 } // namespace
@@ -161,7 +163,8 @@ private:
 void mlir::hssm::populateChunkedConvToLoopsPatterns(RewritePatternSet &patterns,
                                                     int64_t chunk,
                                                     int64_t channels,
-                                                    bool channelMajor) {
+                                                    bool channelMajor,
+                                                    int64_t tokensPerStep) {
   patterns.add<ChunkedConvToLoops>(patterns.getContext(), chunk, channels,
-                                   channelMajor);
+                                   channelMajor, tokensPerStep);
 }

@@ -43,7 +43,7 @@ struct ChunkedScanToLoops : OpRewritePattern<SelectiveScanOp> {
       return failure();
     ScanOperands ops = ScanOperands::of(op);
     OpBuilder &b = rewriter;
-    Value zero = constIndex(b, loc, 0), one = constIndex(b, loc, 1);
+    Value zero = constIndex(b, loc, 0);
     Value chunkLen = constIndex(b, loc, chunk);
     Value tokens = dimValue(b, loc, ops.u, 0);
     Value maxChunks = arith::CeilDivUIOp::create(b, loc, tokens, chunkLen);

@@ -44,8 +44,6 @@ struct ConvToLoops : OpRewritePattern<ConvOp> {
         op.getWeight().getType().getDimSize(0), channelsWanted);
     Value groups =
         Channels::count(rewriter, loc, dimValue(rewriter, loc, weight, 0), k);
-    Value zeroIdx = constIndex(rewriter, loc, 0);
-    Value one = constIndex(rewriter, loc, 1);
 
     forRowsAndChannels(
         rewriter, loc, rowBegin, rowEnd, groups, channelMajor,

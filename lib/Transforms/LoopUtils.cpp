@@ -301,29 +301,67 @@ ConvTaps ConvTaps::load(OpBuilder &b, Location loc, Value weight, Value bias,
   return c;
 }
 
+/// One token of the conv: act(bias + taps . (window, xt)) to out[t]; returns
+/// the shifted window.
+static SmallVector<Value> convToken(OpBuilder &b, Location loc,
+                                    const ConvTaps &taps, Value xt, Value out,
+                                    Value t, const Channels &ch,
+                                    ValueRange window, bool applySilu) {
+  int64_t width = int64_t(taps.taps.size());
+  Value acc = taps.bias;
+  for (int64_t k = 0; k < width - 1; ++k)
+    acc = arith::AddFOp::create(
+        b, loc, acc, arith::MulFOp::create(b, loc, taps.taps[k], window[k]));
+  acc = arith::AddFOp::create(
+      b, loc, acc, arith::MulFOp::create(b, loc, taps.taps[width - 1], xt));
+  storeChannels(b, loc, applySilu ? silu(b, loc, acc) : acc, out, {t}, ch);
+  SmallVector<Value> shifted(window.drop_front());
+  shifted.push_back(xt);
+  return shifted;
+}
+
 SmallVector<Value> mlir::hssm::convTokens(OpBuilder &b, Location loc,
                                           const ConvTaps &taps, Value x,
                                           Value out, Value begin, Value end,
                                           const Channels &ch,
-                                          ValueRange window, bool applySilu) {
-  int64_t width = int64_t(taps.taps.size());
+                                          ValueRange window, bool applySilu,
+                                          int64_t tokensPerStep) {
+  Value one = constIndex(b, loc, 1);
+  SmallVector<Value> current(window);
+  Value rest = begin;
+  if (tokensPerStep > 1) {
+    // [begin, mainEnd): whole steps of tokensPerStep tokens.
+    Value step = constIndex(b, loc, tokensPerStep);
+    Value len = arith::SubIOp::create(b, loc, end, begin);
+    Value mainEnd = arith::AddIOp::create(
+        b, loc, begin,
+        arith::MulIOp::create(b, loc,
+                              arith::DivUIOp::create(b, loc, len, step), step));
+    auto steps = scf::ForOp::create(
+        b, loc, begin, mainEnd, step, current,
+        [&](OpBuilder &b, Location loc, Value t0, ValueRange carried) {
+          SmallVector<Value> ts, xs;
+          for (int64_t i = 0; i < tokensPerStep; ++i) {
+            ts.push_back(i == 0 ? t0
+                                : arith::AddIOp::create(
+                                      b, loc, t0, constIndex(b, loc, i)));
+            xs.push_back(loadChannels(b, loc, x, {ts.back()}, ch));
+          }
+          SmallVector<Value> w(carried);
+          for (int64_t i = 0; i < tokensPerStep; ++i)
+            w = convToken(b, loc, taps, xs[i], out, ts[i], ch, w, applySilu);
+          scf::YieldOp::create(b, loc, w);
+        });
+    current.assign(steps.getResults().begin(), steps.getResults().end());
+    rest = mainEnd;
+  }
   auto tokens = scf::ForOp::create(
-      b, loc, begin, end, constIndex(b, loc, 1), window,
+      b, loc, rest, end, one, current,
       [&](OpBuilder &b, Location loc, Value t, ValueRange carried) {
         Value xt = loadChannels(b, loc, x, {t}, ch);
-        Value acc = taps.bias;
-        for (int64_t k = 0; k < width - 1; ++k)
-          acc = arith::AddFOp::create(
-              b, loc, acc,
-              arith::MulFOp::create(b, loc, taps.taps[k], carried[k]));
-        acc = arith::AddFOp::create(
-            b, loc, acc,
-            arith::MulFOp::create(b, loc, taps.taps[width - 1], xt));
-        storeChannels(b, loc, applySilu ? silu(b, loc, acc) : acc, out, {t},
-                      ch);
-        SmallVector<Value> shifted(carried.drop_front());
-        shifted.push_back(xt);
-        scf::YieldOp::create(b, loc, shifted);
+        scf::YieldOp::create(
+            b, loc, convToken(b, loc, taps, xt, out, t, ch, carried,
+                              applySilu));
       });
   return SmallVector<Value>(tokens.getResults());
 }

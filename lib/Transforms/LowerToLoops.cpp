@@ -49,10 +49,10 @@ struct HSSMLowerToLoopsPass
       });
     RewritePatternSet patterns(&getContext());
     populateConvToLoopsPatterns(patterns, convChannels, channelMajor);
-    populateScanToLoopsPatterns(patterns, decodeScanChannels, channelMajor);
+    populateScanToLoopsPatterns(patterns, decodeScanRows, channelMajor);
     if (convChunk > 0)
       populateChunkedConvToLoopsPatterns(patterns, convChunk, convChannels,
-                                         channelMajor);
+                                         channelMajor, convTokensPerStep);
     if (scanChunk > 0)
       populateChunkedScanToLoopsPatterns(patterns, scanChunk, deviceAlloc,
                                          channelMajor);

@@ -32,8 +32,9 @@ void mlir::hssm::buildLowerToCpuPipeline(OpPassManager &pm) {
   loops.scanChunk = 64;
   loops.convChunk = 64;
   loops.convChannels = 8;
-  loops.decodeScanChannels = 2;
+  loops.decodeScanRows = 2;
   loops.fastMath = true;
+  loops.convTokensPerStep = 4;
   pm.addPass(createHSSMLowerToLoops(loops));
   // Zero fills of the `zero` mode.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
@@ -96,8 +97,10 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          " conv-channels=" + std::to_string(int64_t(options.convChannels)) +
          " channel-major=" + (options.channelMajor ? "true" : "false") +
          " fast-math=" + (options.fastMath ? "true" : "false") +
-         " decode-scan-channels=" +
-         std::to_string(int64_t(options.decodeScanChannels)) + "},"
+         " conv-tokens-per-step=" +
+         std::to_string(int64_t(options.convTokensPerStep)) +
+         " decode-scan-rows=" +
+         std::to_string(int64_t(options.decodeScanRows)) + "},"
          "func.func(convert-linalg-to-parallel-loops,"
          "scf-parallel-loop-tiling{parallel-loop-tile-sizes=" +
          block +

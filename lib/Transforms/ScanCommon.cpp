@@ -53,7 +53,7 @@ Value mlir::hssm::tokenDelta(OpBuilder &b, Location loc,
 Value mlir::hssm::scanToken(OpBuilder &b, Location loc,
                             const ScanOperands &ops, const ScanRow &row,
                             Value t, Value d, Value h, bool writeOutput,
-                            Value *dtOut) {
+                            Value *dtOut, Value *yOut) {
   VectorType vecType = ops.vecType(b);
   Value zeroIdx = row.zero;
   Value dt = tokenDelta(b, loc, ops, row, t, d);
@@ -88,7 +88,10 @@ Value mlir::hssm::scanToken(OpBuilder &b, Location loc,
   if (ops.z)
     y = arith::MulFOp::create(b, loc, y,
                               silu(b, loc, loadF32(b, loc, ops.z, {t, d})));
-  storeF32(b, loc, y, ops.out, {t, d});
+  if (yOut)
+    *yOut = y;
+  else
+    storeF32(b, loc, y, ops.out, {t, d});
   return next;
 }
 

@@ -63,10 +63,12 @@ Value tokenDelta(OpBuilder &b, Location loc, const ScanOperands &ops,
 
 /// h_{t-1} -> h_t for token t, channel d; with `writeOutput`, also
 /// out[t, d] = (C . h_t + Dskip u) silu(z). `dtOut`, when given, receives
-/// the token's dt.
+/// the token's dt; `yOut`, when given, receives that output instead of it
+/// being stored.
 Value scanToken(OpBuilder &b, Location loc, const ScanOperands &ops,
                 const ScanRow &row, Value t, Value d, Value h,
-                bool writeOutput, Value *dtOut = nullptr);
+                bool writeOutput, Value *dtOut = nullptr,
+                Value *yOut = nullptr);
 
 /// h_{t0-1}: the row's slot when it reads its state, else zeros.
 Value loadInitialState(OpBuilder &b, Location loc, const ScanOperands &ops,

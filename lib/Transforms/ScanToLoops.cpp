@@ -6,9 +6,7 @@
 // pool is rounded once, at the end of the row.
 //
 // A decode row has exactly one token, so state_update is straight-line code
-// with no token loop, over K adjacent channels per iteration: the K states
-// (K * N contiguous elements of the slot) are all loaded before any
-// arithmetic, which keeps more bytes in flight per GPU thread.
+// with no token loop (DecodeScanToLoops below).
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,49 +25,33 @@ using namespace mlir::hssm;
 
 namespace {
 
-template <typename ScanOp>
-struct ScanToLoops : OpRewritePattern<ScanOp> {
-  ScanToLoops(MLIRContext *ctx, int64_t decodeChannels, bool channelMajor)
-      : OpRewritePattern<ScanOp>(ctx), decodeChannels(decodeChannels),
-        channelMajor(channelMajor) {}
-  static constexpr bool isDecode = std::is_same_v<ScanOp, StateUpdateOp>;
+/// hssm.selective_scan: one iteration per (prefill row, channel), a loop over
+/// the row's tokens.
+struct ScanToLoops : OpRewritePattern<SelectiveScanOp> {
+  ScanToLoops(MLIRContext *ctx, bool channelMajor)
+      : OpRewritePattern(ctx), channelMajor(channelMajor) {}
 
-  LogicalResult matchAndRewrite(ScanOp op,
+  LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     FailureOr<BatchValues> batch =
         getBatchValues(op, op.getBatch(), rewriter);
     if (failed(batch))
       return failure();
-    Value rowBegin =
-        isDecode ? constIndex(rewriter, loc, 0) : batch->numDecodes;
-    Value rowEnd = isDecode ? batch->numDecodes : batch->numReqs;
-    int64_t k = isDecode ? channelsPerIteration(
-                               op.getA().getType().getDimSize(0),
-                               decodeChannels)
-                         : 1;
-    Value groups =
-        Channels::count(rewriter, loc, dimValue(rewriter, loc, op.getA(), 0), k);
-    Value zeroIdx = constIndex(rewriter, loc, 0);
-    Value one = constIndex(rewriter, loc, 1);
-
     forRowsAndChannels(
-        rewriter, loc, rowBegin, rowEnd, groups, channelMajor,
-        [&](OpBuilder &b, Location loc, Value row, Value g) {
-          Channels d = Channels::group(b, loc, g, k);
-          RowInfo info =
-              loadRow(b, loc, *batch, row, op.getPadSlotId(), isDecode);
+        rewriter, loc, batch->numDecodes, batch->numReqs,
+        dimValue(rewriter, loc, op.getA(), 0), channelMajor,
+        [&](OpBuilder &b, Location loc, Value row, Value d) {
+          RowInfo info = loadRow(b, loc, *batch, row, op.getPadSlotId(),
+                                 /*alwaysRead=*/false);
           scf::IfOp::create(
               b, loc, info.isPad,
               [&](OpBuilder &b, Location loc) {
-                zeroColumns(b, loc, op.getOut(), info.begin, info.end, d);
+                zeroColumn(b, loc, op.getOut(), info.begin, info.end, d);
                 scf::YieldOp::create(b, loc);
               },
               [&](OpBuilder &b, Location loc) {
-                if constexpr (isDecode)
-                  emitDecodeRow(b, loc, op, info, d);
-                else
-                  emitLiveRow(b, loc, op, info, d.d0);
+                emitLiveRow(b, loc, op, info, d);
                 scf::YieldOp::create(b, loc);
               });
         });
@@ -77,7 +59,7 @@ struct ScanToLoops : OpRewritePattern<ScanOp> {
     return success();
   }
 
-  static void emitLiveRow(OpBuilder &b, Location loc, ScanOp op,
+  static void emitLiveRow(OpBuilder &b, Location loc, SelectiveScanOp op,
                           const RowInfo &info, Value d) {
     ScanOperands ops = ScanOperands::of(op);
     Value zero = constIndex(b, loc, 0), one = constIndex(b, loc, 1);
@@ -93,36 +75,148 @@ struct ScanToLoops : OpRewritePattern<ScanOp> {
     storeFinalState(b, loc, ops, tokens.getResult(0), info.dstSlot, d, zero);
   }
 
-  /// The row's one token (begin) for the group's channels.
-  static void emitDecodeRow(OpBuilder &b, Location loc, ScanOp op,
-                            const RowInfo &info, const Channels &ch) {
-    ScanOperands ops = ScanOperands::of(op);
+private:
+  bool channelMajor;
+};
+
+/// hssm.state_update: a decode row has exactly one token, so the body is
+/// straight-line code. One iteration takes `rows` consecutive decode rows
+/// of one channel: A, Dskip and b_dt are loaded once for all of them, and
+/// every row's state is loaded before any arithmetic, so a GPU thread has
+/// `rows` state rows in flight. A pad row (and, in the last group, a row
+/// past num_decodes, clamped to the last one) reads slot 0 and its result
+/// is dropped: no branch stands between the loads. An empty pool has no
+/// slot 0, and then every row must be a pad row: zeros only.
+struct DecodeScanToLoops : OpRewritePattern<StateUpdateOp> {
+  DecodeScanToLoops(MLIRContext *ctx, int64_t rows, bool channelMajor)
+      : OpRewritePattern(ctx), rows(std::max<int64_t>(rows, 1)),
+        channelMajor(channelMajor) {}
+
+  LogicalResult matchAndRewrite(StateUpdateOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    FailureOr<BatchValues> batch =
+        getBatchValues(op, op.getBatch(), rewriter);
+    if (failed(batch))
+      return failure();
+    OpBuilder &b = rewriter;
     Value zero = constIndex(b, loc, 0);
-    SmallVector<Value> h;
-    for (int64_t j = 0; j < ch.k; ++j)
-      h.push_back(loadVecF32(b, loc, ops.state,
-                             {info.srcSlot, ch.at(b, loc, j), zero}, ops.n));
-    for (int64_t j = 0; j < ch.k; ++j) {
-      Value d = ch.at(b, loc, j);
-      ScanRow row = ScanRow::load(b, loc, ops, d, zero, /*log2eOnDt=*/true);
-      h[j] = scanToken(b, loc, ops, row, info.begin, d, h[j],
-                       /*writeOutput=*/true);
-    }
-    for (int64_t j = 0; j < ch.k; ++j)
-      storeFinalState(b, loc, ops, h[j], info.dstSlot, ch.at(b, loc, j),
-                      zero);
+    Value numDecodes = batch->numDecodes;
+    Value groups =
+        rows == 1 ? numDecodes
+                  : arith::CeilDivUIOp::create(b, loc, numDecodes,
+                                               constIndex(b, loc, rows));
+    Value hasSlots =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt,
+                              dimValue(b, loc, op.getSsmState(), 0), zero);
+    forRowsAndChannels(
+        b, loc, zero, groups, dimValue(b, loc, op.getA(), 0), channelMajor,
+        [&](OpBuilder &b, Location loc, Value group, Value d) {
+          SmallVector<Row> members = rowsOf(b, loc, *batch, op, group);
+          scf::IfOp::create(
+              b, loc, hasSlots,
+              [&](OpBuilder &b, Location loc) {
+                emitRows(b, loc, op, members, d);
+                scf::YieldOp::create(b, loc);
+              },
+              [&](OpBuilder &b, Location loc) {
+                Value zeroF = constF32(b, loc, 0.0f);
+                for (const Row &r : members)
+                  ifLive(b, loc, r, [&](OpBuilder &b, Location loc) {
+                    storeF32(b, loc, zeroF, op.getOut(), {r.info.begin, d});
+                  });
+                scf::YieldOp::create(b, loc);
+              });
+        });
+    rewriter.eraseOp(op);
+    return success();
   }
 
 private:
-  int64_t decodeChannels;
+  struct Row {
+    RowInfo info;
+    Value live; ///< null when every row of the group is live (rows == 1)
+  };
+
+  SmallVector<Row> rowsOf(OpBuilder &b, Location loc, const BatchValues &batch,
+                          StateUpdateOp op, Value group) const {
+    SmallVector<Row> out;
+    Value last;
+    if (rows > 1)
+      last = arith::SubIOp::create(b, loc, batch.numDecodes,
+                                   constIndex(b, loc, 1));
+    for (int64_t i = 0; i < rows; ++i) {
+      Row r;
+      Value row = group;
+      if (rows > 1) {
+        row = arith::AddIOp::create(
+            b, loc,
+            arith::MulIOp::create(b, loc, group, constIndex(b, loc, rows)),
+            constIndex(b, loc, i));
+        r.live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
+                                       batch.numDecodes);
+        row = arith::MinUIOp::create(b, loc, row, last);
+      }
+      r.info = loadRow(b, loc, batch, row, op.getPadSlotId(),
+                       /*alwaysRead=*/true);
+      out.push_back(r);
+    }
+    return out;
+  }
+
+  static void ifLive(OpBuilder &b, Location loc, const Row &r,
+                     function_ref<void(OpBuilder &, Location)> body) {
+    if (!r.live)
+      return body(b, loc);
+    scf::IfOp::create(b, loc, r.live, [&](OpBuilder &b, Location loc) {
+      body(b, loc);
+      scf::YieldOp::create(b, loc);
+    });
+  }
+
+  static void emitRows(OpBuilder &b, Location loc, StateUpdateOp op,
+                       ArrayRef<Row> group, Value d) {
+    ScanOperands ops = ScanOperands::of(op);
+    Value zero = constIndex(b, loc, 0);
+    ScanRow channel = ScanRow::load(b, loc, ops, d, zero, /*log2eOnDt=*/true);
+    SmallVector<Value> h;
+    for (const Row &r : group) {
+      Value slot = arith::SelectOp::create(b, loc, r.info.isPad, zero,
+                                           r.info.srcSlot);
+      h.push_back(loadVecF32(b, loc, ops.state, {slot, d, zero}, ops.n));
+    }
+    SmallVector<Value> y(group.size());
+    for (auto [i, r] : llvm::enumerate(group))
+      h[i] = scanToken(b, loc, ops, channel, r.info.begin, d, h[i],
+                       /*writeOutput=*/true, /*dtOut=*/nullptr, &y[i]);
+    Value zeroF = constF32(b, loc, 0.0f);
+    for (auto [i, r] : llvm::enumerate(group)) {
+      ifLive(b, loc, r, [&](OpBuilder &b, Location loc) {
+        scf::IfOp::create(
+            b, loc, r.info.isPad,
+            [&](OpBuilder &b, Location loc) {
+              storeF32(b, loc, zeroF, ops.out, {r.info.begin, d});
+              scf::YieldOp::create(b, loc);
+            },
+            [&](OpBuilder &b, Location loc) {
+              storeF32(b, loc, y[i], ops.out, {r.info.begin, d});
+              storeFinalState(b, loc, ops, h[i], r.info.dstSlot, d, zero);
+              scf::YieldOp::create(b, loc);
+            });
+      });
+    }
+  }
+
+  int64_t rows;
   bool channelMajor;
 };
 
 } // namespace
 
 void mlir::hssm::populateScanToLoopsPatterns(RewritePatternSet &patterns,
-                                             int64_t decodeChannels,
+                                             int64_t decodeRows,
                                              bool channelMajor) {
-  patterns.add<ScanToLoops<SelectiveScanOp>, ScanToLoops<StateUpdateOp>>(
-      patterns.getContext(), decodeChannels, channelMajor);
+  patterns.add<ScanToLoops>(patterns.getContext(), channelMajor);
+  patterns.add<DecodeScanToLoops>(patterns.getContext(), decodeRows,
+                                  channelMajor);
 }

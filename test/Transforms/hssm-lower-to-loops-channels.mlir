@@ -1,12 +1,13 @@
-// RUN: hssm-opt %s -hssm-lower-to-loops="conv-channels=8 decode-scan-channels=2" | FileCheck %s
-// RUN: hssm-opt %s -hssm-lower-to-loops="conv-channels=3 decode-scan-channels=3" | FileCheck %s --check-prefix=ONE
+// RUN: hssm-opt %s -hssm-lower-to-loops="conv-channels=8 decode-scan-rows=2" | FileCheck %s
+// RUN: hssm-opt %s -hssm-lower-to-loops="conv-channels=3" | FileCheck %s --check-prefix=ONE
 
 // Channel groups: with conv-channels=K, conv_update runs one iteration per
 // (row, K adjacent channels) and moves the group's conv state, inputs and
 // outputs as vector<K> accesses along d (the state is [slot, W-1, D], d
-// contiguous); with decode-scan-channels=K, state_update loads the K
-// channels' states before any arithmetic. A channel count that K does not
-// divide keeps one channel per iteration (ONE).
+// contiguous); a channel count that K does not divide keeps one channel per
+// iteration (ONE). Row groups: with decode-scan-rows=R, state_update runs
+// one iteration per (R decode rows, channel), loading A once and the R
+// states before any arithmetic.
 
 // CHECK-LABEL: func.func @conv_update(
 // CHECK-SAME: %[[X:[a-zA-Z0-9_]+]]: memref<?x16xbf16>, %[[W:[a-zA-Z0-9_]+]]: memref<16x4xf32>,
@@ -48,21 +49,35 @@ func.func @conv_update(%qsl: memref<?xi32>, %si: memref<?xi32>,
 }
 
 // CHECK-LABEL: func.func @state_update(
+// CHECK-SAME: %[[ND:[a-zA-Z0-9_]+]]: index, %{{[a-zA-Z0-9_]+}}: index,
 // CHECK-SAME: %[[SS:[a-zA-Z0-9_]+]]: memref<?x32x16xbf16>, %[[Y:[a-zA-Z0-9_]+]]: memref<?x32xf32>)
-// CHECK:      scf.parallel
-//   Both channels' states first (two 32-byte rows of the slot) ...
+// CHECK:      %[[GROUPS:.*]] = arith.ceildivui %[[ND]], %{{[a-z0-9_]+}} : index
+// CHECK:      scf.parallel (%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) = (%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) to (%[[GROUPS]], %{{[a-z0-9_]+}}) step
+//   Rows 2g and 2g+1, each clamped to num_decodes - 1 and live only below
+//   num_decodes.
+// CHECK:      %[[LIVE0:.*]] = arith.cmpi ult, %{{[a-z0-9_]+}}, %[[ND]] : index
+// CHECK:      arith.minui
+// CHECK:      %[[LIVE1:.*]] = arith.cmpi ult, %{{[a-z0-9_]+}}, %[[ND]] : index
+// CHECK:      arith.minui
+//   A once, then both rows' states (two 32-byte rows of the pool), before
+//   any arithmetic.
+// CHECK:      vector.load %{{[a-z0-9_]+}}[%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<32x16xf32>, vector<16xf32>
+// CHECK-NOT:  arith.mulf
 // CHECK:      vector.load %[[SS]][%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xbf16>, vector<16xbf16>
-// CHECK-NEXT: arith.extf
+// CHECK-NOT:  arith.mulf
 // CHECK:      vector.load %[[SS]][%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xbf16>, vector<16xbf16>
-// CHECK-NEXT: arith.extf
-//   ... then one token per channel, no loop ...
+// CHECK-NOT:  memref<32x16xf32>, vector<16xf32>
 // CHECK-NOT:  scf.for
 // CHECK-COUNT-2: vector.reduction <add>
-//   ... then both states, rounded once to bf16.
-// CHECK-COUNT-2: vector.store %{{[a-z0-9_]+}}, %[[SS]][%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xbf16>, vector<16xbf16>
+//   Then the stores, rounded once to bf16, each behind its row's liveness.
+// CHECK:      scf.if %[[LIVE0]] {
+// CHECK:        vector.store %{{[a-z0-9_]+}}, %[[SS]][%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xbf16>, vector<16xbf16>
+// CHECK:      scf.if %[[LIVE1]] {
+// CHECK:        vector.store %{{[a-z0-9_]+}}, %[[SS]][%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xbf16>, vector<16xbf16>
 // CHECK-NOT:  scf.for
 
 // ONE-LABEL: func.func @state_update(
+// ONE-NOT:   arith.ceildivui
 // ONE-COUNT-1: vector.reduction <add>
 // ONE-NOT:   vector.reduction
 func.func @state_update(%qsl: memref<?xi32>, %si: memref<?xi32>,

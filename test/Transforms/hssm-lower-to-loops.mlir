@@ -312,9 +312,14 @@ func.func @selective_scan(%qsl: memref<?xi32>, %si: memref<?xi32>,
 // CHECK:      scf.parallel (%[[ROW:[a-z0-9_]+]], %[[D:[a-z0-9_]+]]) = (%[[C0]], %{{[a-z0-9_]+}}) to (%[[ND]], %{{[a-z0-9_]+}}) step
 // CHECK-NOT:  memref.load %[[INIT]]
 //   A decode reads its slot unconditionally and has one token (qsl[row]):
-//   straight-line code, no token loop.
+//   straight-line code, no token loop. The state is loaded before any
+//   branch; a pad row reads slot 0 instead of its own and stores no state.
 // CHECK:      %[[T:.*]] = arith.index_cast %{{[a-z0-9_]+}} : i32 to index
-// CHECK:      %[[H0:.*]] = vector.load %[[SS]][%{{[a-z0-9_]+}}, %[[D]], %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xf32>, vector<16xf32>
+// CHECK:      arith.index_cast
+// CHECK:      %[[SLOT:.*]] = arith.index_cast %{{[a-z0-9_]+}} : i32 to index
+// CHECK:      %[[PAD:.*]] = arith.cmpi eq, %[[SLOT]], %{{[a-z0-9_-]+}} : index
+// CHECK:      %[[SRC:.*]] = arith.select %[[PAD]], %{{[a-z0-9_]+}}, %[[SLOT]] : index
+// CHECK-NEXT: %[[H0:.*]] = vector.load %[[SS]][%[[SRC]], %[[D]], %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xf32>, vector<16xf32>
 // CHECK-NOT:  scf.for
 //   delta is used as it is.
 // CHECK:      %[[DELTA:.*]] = memref.load %[[DT]][%[[T]], %[[D]]] : memref<?x32xf32>
@@ -324,11 +329,20 @@ func.func @selective_scan(%qsl: memref<?xi32>, %si: memref<?xi32>,
 // CHECK:      %[[HT:.*]] = arith.addf %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}} : vector<16xf32>
 // CHECK:      %[[DOT:.*]] = vector.reduction <add>, %{{[a-z0-9_]+}} : vector<16xf32> into f32
 // CHECK-NEXT: %[[SU:.*]] = arith.mulf %{{[a-z0-9_]+}}, %[[UT]] : f32
-// CHECK-NEXT: %[[YT:.*]] = arith.addf %[[DOT]], %[[SU]] : f32
 //   No gate.
-// CHECK-NEXT: memref.store %[[YT]], %[[Y]][%[[T]], %[[D]]] : memref<?x32xf32>
+// CHECK-NEXT: %[[YT:.*]] = arith.addf %[[DOT]], %[[SU]] : f32
+// CHECK:      scf.if %[[PAD]] {
+// CHECK-NEXT:   memref.store %{{[a-z0-9_]+}}, %[[Y]][%[[T]], %[[D]]] : memref<?x32xf32>
+// CHECK-NEXT: } else {
+// CHECK-NEXT:   memref.store %[[YT]], %[[Y]][%[[T]], %[[D]]] : memref<?x32xf32>
 //   An f32 pool takes the state without conversion.
-// CHECK-NEXT: vector.store %[[HT]], %[[SS]][%{{[a-z0-9_]+}}, %[[D]], %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xf32>, vector<16xf32>
+// CHECK-NEXT:   vector.store %[[HT]], %[[SS]][%{{[a-z0-9_]+}}, %[[D]], %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xf32>, vector<16xf32>
+// CHECK-NEXT: }
+//   An empty pool: every row is padding.
+// CHECK:      } else {
+// CHECK-NEXT:   %[[Z:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NEXT:   memref.store %[[Z]], %[[Y]][%[[T]], %[[D]]] : memref<?x32xf32>
+// CHECK-NEXT: }
 // CHECK-NOT:  scf.for
 // CHECK-NOT:  math.log
 // CHECK-NOT:  hssm.

@@ -37,10 +37,11 @@ void populateConvToLoopsPatterns(RewritePatternSet &patterns,
 /// conv1d over prefill rows in chunks of `chunk` tokens run in parallel.
 void populateChunkedConvToLoopsPatterns(RewritePatternSet &patterns,
                                         int64_t chunk, int64_t channels = 1,
-                                        bool channelMajor = false);
-/// `decodeChannels`: channels per parallel iteration of state_update.
+                                        bool channelMajor = false,
+                                        int64_t tokensPerStep = 1);
+/// `decodeRows`: decode rows per parallel iteration of state_update.
 void populateScanToLoopsPatterns(RewritePatternSet &patterns,
-                                 int64_t decodeChannels = 1,
+                                 int64_t decodeRows = 1,
                                  bool channelMajor = false);
 /// selective_scan chunked over time (`chunk` tokens), joined by the
 /// associative rule; carries in fp32 temporaries (gpu.alloc when
@@ -75,14 +76,18 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       llvm::cl::desc("Adjacent channels per thread in conv1d/conv_update "
                      "(vector loads along d)"),
       llvm::cl::init(4)};
-  Option<int64_t> decodeScanChannels{
-      *this, "decode-scan-channels",
-      llvm::cl::desc("Channels per thread in the decode state update"),
-      llvm::cl::init(1)};
+  Option<int64_t> decodeScanRows{
+      *this, "decode-scan-rows",
+      llvm::cl::desc("Decode rows per thread in the state update"),
+      llvm::cl::init(4)};
   Option<int64_t> blockSize{
       *this, "block-size",
       llvm::cl::desc("Threads per block along channels/columns"),
       llvm::cl::init(128)};
+  Option<int64_t> convTokensPerStep{
+      *this, "conv-tokens-per-step",
+      llvm::cl::desc("Tokens per iteration of the chunked conv's token loop"),
+      llvm::cl::init(8)};
   Option<bool> fastMath{
       *this, "fast-math",
       llvm::cl::desc("FMA contraction, approximate exp/division in silu and "
@@ -97,7 +102,7 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       *this, "conv-chunk",
       llvm::cl::desc("Tokens per chunk of the parallel prefill conv (0: the "
                      "scan's chunk)"),
-      llvm::cl::init(64)};
+      llvm::cl::init(128)};
   Option<int64_t> blockRows{
       *this, "block-rows",
       llvm::cl::desc("Rows (or chunks, or tokens) per block: threads of one "

@@ -59,10 +59,14 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
     Option<"convChannels", "conv-channels", "int64_t", /*default=*/"1",
            "Adjacent channels per parallel iteration of conv1d and "
            "conv_update, moved as vectors (where D is a static multiple)">,
-    Option<"decodeScanChannels", "decode-scan-channels", "int64_t",
+    Option<"decodeScanRows", "decode-scan-rows", "int64_t",
            /*default=*/"1",
-           "Adjacent channels per parallel iteration of state_update "
-           "(where D is a static multiple)">,
+           "Decode rows per parallel iteration of state_update (one channel "
+           "each; the channel's A is loaded once for them)">,
+    Option<"convTokensPerStep", "conv-tokens-per-step", "int64_t",
+           /*default=*/"1",
+           "Tokens per iteration of the chunked prefill conv's token loop, "
+           "their inputs loaded before the first store">,
     Option<"fastMath", "fast-math", "bool", /*default=*/"false",
            "Mark the lowering's float arithmetic `contract` (mul + add may "
            "become one FMA) and the exponentials and divisions of silu and "
