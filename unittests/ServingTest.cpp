@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -824,6 +825,218 @@ TEST(LongCheck, CatchesAWrongOutputAndALostState) {
   // Modes without state are refused.
   o.branch.mode = BranchMode::PrefixSum;
   expectError(runLongCheck(o, fn, r), "use mamba1");
+}
+
+//===----------------------------------------------------------------------===//
+// States in a store, and the long check's graph path (CPU stand-ins for the
+// device pools and DecodeGraphs, which need a GPU)
+//===----------------------------------------------------------------------===//
+
+/// Host pools behind the LayerStateStore interface, with injectable
+/// failures.
+class HostStore : public LayerStateStore {
+public:
+  HostStore(const BranchConfig &c, int64_t layers, int64_t slots) {
+    for (int64_t l = 0; l < layers; ++l)
+      pools.push_back(harness::makePool(c, slots));
+  }
+  int64_t numLayers() const override { return int64_t(pools.size()); }
+  Status zeroSlot(int64_t slot) override {
+    if (failZero)
+      return Status::error("injected zeroing failure");
+    for (harness::Pool &p : pools) {
+      zero(p.conv, slot);
+      zero(p.ssm, slot);
+    }
+    return Status::success();
+  }
+  Status copySlot(int64_t src, int64_t dst) override {
+    for (harness::Pool &p : pools) {
+      copy(p.conv, src, dst);
+      copy(p.ssm, src, dst);
+    }
+    return Status::success();
+  }
+  Buffer conv(int64_t l) const override {
+    return const_cast<harness::Pool &>(pools[size_t(l)]).conv.buffer();
+  }
+  Buffer ssm(int64_t l) const override {
+    return const_cast<harness::Pool &>(pools[size_t(l)]).ssm.buffer();
+  }
+  Status read(int64_t l, std::vector<uint8_t> &c,
+              std::vector<uint8_t> &s) const override {
+    c = pools[size_t(l)].conv.bytes;
+    s = pools[size_t(l)].ssm.bytes;
+    return Status::success();
+  }
+
+  std::vector<harness::Pool> pools;
+  bool failZero = false;
+
+private:
+  static size_t slotBytes(const HostTensor &t) {
+    return t.bytes.size() / size_t(t.shape[0]);
+  }
+  static void zero(HostTensor &t, int64_t slot) {
+    std::memset(t.bytes.data() + size_t(slot) * slotBytes(t), 0, slotBytes(t));
+  }
+  static void copy(HostTensor &t, int64_t src, int64_t dst) {
+    std::memcpy(t.bytes.data() + size_t(dst) * slotBytes(t),
+                t.bytes.data() + size_t(src) * slotBytes(t), slotBytes(t));
+  }
+};
+
+TEST(StatePool, AStoreHoldsTheStatesAndItsFailuresLeaveSlotsFree) {
+  BranchConfig c = tiny();
+  std::unique_ptr<HybridSSMAdapter> a;
+  ASSERT_TRUE(HybridSSMAdapter::create(adapterFor(c), a).ok());
+  const StateSpec &spec = a->getKvCacheSpec();
+
+  // Shapes are checked against the spec.
+  std::unique_ptr<StatePoolManager> m;
+  expectError(StatePoolManager::create(spec, 2, 4, -1,
+                                       std::make_unique<HostStore>(c, 2, 5), m),
+              "the state store's layer 0 is not shaped for the spec");
+  expectError(StatePoolManager::create(spec, 3, 4, -1,
+                                       std::make_unique<HostStore>(c, 2, 4), m),
+              "the state store holds 2 layers, the manager serves 3");
+
+  auto owned = std::make_unique<HostStore>(c, 2, 4);
+  HostStore *store = owned.get();
+  ASSERT_TRUE(
+      StatePoolManager::create(spec, 2, 4, 0, std::move(owned), m).ok());
+  EXPECT_FALSE(m->onHost());
+  EXPECT_EQ(m->store(), store);
+  for (harness::Pool &p : store->pools)
+    std::fill(p.ssm.bytes.begin(), p.ssm.bytes.end(), uint8_t(0x3c));
+
+  // A failed zeroing hands nothing out and says why.
+  store->failZero = true;
+  int32_t slot = -1;
+  expectError(m->allocate(slot), "allocating slot 1: zeroing it failed: "
+                                 "injected zeroing failure");
+  EXPECT_EQ(slot, -1);
+  EXPECT_EQ(m->numFree(), 3);
+  store->failZero = false;
+
+  ASSERT_TRUE(m->allocate(slot).ok());
+  EXPECT_EQ(slot, 1);
+  std::vector<uint8_t> conv, ssm;
+  ASSERT_TRUE(m->readLayer(1, conv, ssm).ok());
+  size_t sb = size_t(spec.ssmStateBytes());
+  EXPECT_TRUE(std::all_of(ssm.begin() + int64_t(sb),
+                          ssm.begin() + int64_t(2 * sb),
+                          [](uint8_t v) { return v == 0; }));
+  EXPECT_EQ(ssm[0], 0x3c) << "the null slot was zeroed";
+  ssm.assign(ssm.size(), 0);
+  store->pools[1].ssm.bytes[sb] = 9; // slot 1, layer 1
+  int32_t fork = 0;
+  ASSERT_TRUE(m->allocate(fork).ok());
+  ASSERT_TRUE(m->copySlot(slot, fork).ok());
+  EXPECT_EQ(store->pools[1].ssm.bytes[size_t(fork) * sb], 9);
+  Buffer bc, bs;
+  m->stateBuffers(1, bc, bs);
+  EXPECT_EQ(bs.data, store->pools[1].ssm.bytes.data());
+  expectError(m->readLayer(2, conv, ssm), "layer 2 is outside");
+}
+
+/// The long check's graph path on the CPU: states in a HostStore (as on the
+/// device), and decode-only steps "replayed" the way DecodeGraphs does it:
+/// padded to the next power of two onto the pad slot, run on the padded
+/// batch, pad rows checked to be zero, and refused with DecodeGraphs'
+/// wording.
+class PaddingBackend : public LongCheckBackend {
+public:
+  PaddingBackend(const BranchConfig &c, Invoker fn, int64_t maxRows)
+      : c(c), fn(std::move(fn)), maxRows(maxRows) {}
+  Status makePools(const StateSpec &spec, int64_t layers, int64_t slots,
+                   int64_t pad,
+                   std::unique_ptr<StatePoolManager> &out) override {
+    Status st = StatePoolManager::create(
+        spec, layers, slots, pad, std::make_unique<HostStore>(c, layers, slots),
+        out);
+    manager = out.get();
+    return st;
+  }
+  Status layerBranch(int64_t, harness::Model &model, Invoker &out) override {
+    models.push_back(model);
+    out = fn;
+    return Status::success();
+  }
+  int64_t maxReplayRows() const override { return maxRows; }
+  Status replayDecode(int64_t l, const StepBatch &batch, const Buffer &x,
+                      const Buffer &out) override {
+    if (batch.numPrefills() != 0)
+      return Status::error("graphs replay decode-only steps");
+    const int64_t rows = batch.numRows();
+    if (rows > maxRows)
+      return Status::error("larger than the largest captured size");
+    if (Status st = checkBatch(batch.view(), manager->limits()); !st)
+      return st;
+    int64_t size = 1;
+    while (size < rows)
+      size *= 2;
+    StepBatch padded = batch;
+    if (Status st = padDecodeBatch(padded, size, manager->limits()); !st)
+      return st;
+    const size_t rowBytes = size_t(c.hd) * dtypeSize(c.act);
+    HostTensor xp(c.act, {size, c.hd}), op(c.act, {size, c.hd});
+    std::memcpy(xp.bytes.data(), x.data, size_t(rows) * rowBytes);
+    std::fill(op.bytes.begin(), op.bytes.end(), uint8_t(0xFF)); // NaN
+    const ref::Batch &b = padded.batch;
+    std::vector<int32_t> qsl = b.queryStartLoc, src = b.stateIndices;
+    std::vector<uint8_t> init = b.hasInitialState;
+    harness::Model &m = models[size_t(l)];
+    Buffer conv, ssm;
+    manager->stateBuffers(l, conv, ssm);
+    harness::BranchMetadata meta{Buffer{qsl.data(), {size + 1}, Elem::I32},
+                                 Buffer{src.data(), {size}, Elem::I32},
+                                 Buffer{src.data(), {size}, Elem::I32},
+                                 Buffer{init.data(), {size}, Elem::I8},
+                                 size,
+                                 int64_t(0),
+                                 int64_t(0)};
+    std::vector<Arg> args =
+        harness::branchArgs(xp.buffer(), m, conv, ssm, meta, op.buffer());
+    if (Status st = fn(args); !st)
+      return st;
+    std::memcpy(out.data, op.bytes.data(), size_t(rows) * rowBytes);
+    for (size_t i = size_t(rows * c.hd); i < size_t(size * c.hd); ++i)
+      if (op.get(i) != 0.0f)
+        return Status::error("a pad row's output is not 0");
+    ++replays;
+    return Status::success();
+  }
+
+  int64_t replays = 0;
+
+private:
+  BranchConfig c;
+  Invoker fn;
+  int64_t maxRows;
+  StatePoolManager *manager = nullptr;
+  std::vector<harness::Model> models;
+};
+
+TEST(LongCheck, GraphPathWithStoredStates) {
+  for (int64_t pad : {-1, 0}) {
+    LongCheckOptions o;
+    o.steps = 400;
+    o.branch.padSlotId = pad;
+    o.faultEvery = 20;
+    PaddingBackend backend(o.branch, compileBranch(o.branch), 8);
+    LongCheckReport r;
+    Status st = runLongCheck(o, backend, r);
+    std::printf("graph path, pad %lld: %s\n", (long long)pad,
+                r.summary().c_str());
+    ASSERT_TRUE(st.ok()) << st.message();
+    EXPECT_GE(r.graphSteps, 10);
+    EXPECT_EQ(backend.replays, r.graphSteps * o.numLayers);
+    // Both kinds of faults: the adapters' and the graphs'.
+    EXPECT_GE(r.faultsInjected, 2 * (o.steps / o.faultEvery) - 4);
+    EXPECT_EQ(r.faultsRejected, r.faultsInjected);
+    EXPECT_LT(r.maxAbsError, 1e-4);
+  }
 }
 
 } // namespace

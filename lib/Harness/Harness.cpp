@@ -179,28 +179,43 @@ Status hssm::harness::runStep(const Invoker &invoke, Model &model,
   auto i32 = [](std::vector<int32_t> &v, int64_t n) {
     return Buffer{v.data(), {n}, Elem::I32};
   };
-  std::vector<Arg> args = {
-      x.buffer(),
-      model.inProj.buffer(),
-      model.convWeight.buffer(),
-      model.convBias.buffer(),
-      model.xProj.buffer(),
-      model.dtProj.buffer(),
-      model.dtBias.buffer(),
-      model.a.buffer(),
-      model.dSkip.buffer(),
-      model.outProj.buffer(),
-      pool.conv.buffer(),
-      pool.ssm.buffer(),
-      i32(qsl, reqs + 1),
-      i32(slots, reqs),
-      i32(dst, reqs),
-      Buffer{init.data(), {reqs}, Elem::I8},
-      int64_t(view.numDecodes),
-      int64_t(view.numPrefills),
-      numPrefillTokens,
-      out.buffer()};
+  BranchMetadata meta{i32(qsl, reqs + 1),
+                      i32(slots, reqs),
+                      i32(dst, reqs),
+                      Buffer{init.data(), {reqs}, Elem::I8},
+                      int64_t(view.numDecodes),
+                      int64_t(view.numPrefills),
+                      numPrefillTokens};
+  std::vector<Arg> args = branchArgs(x.buffer(), model, pool.conv.buffer(),
+                                     pool.ssm.buffer(), meta, out.buffer());
   return invoke(args);
+}
+
+std::vector<Arg> hssm::harness::branchArgs(const Buffer &x, Model &model,
+                                           const Buffer &conv,
+                                           const Buffer &ssm,
+                                           const BranchMetadata &batch,
+                                           const Buffer &out) {
+  return {x,
+          model.inProj.buffer(),
+          model.convWeight.buffer(),
+          model.convBias.buffer(),
+          model.xProj.buffer(),
+          model.dtProj.buffer(),
+          model.dtBias.buffer(),
+          model.a.buffer(),
+          model.dSkip.buffer(),
+          model.outProj.buffer(),
+          conv,
+          ssm,
+          batch.queryStartLoc,
+          batch.stateIndices,
+          batch.dstStateIndices,
+          batch.hasInitialState,
+          batch.numDecodes,
+          batch.numPrefills,
+          batch.numPrefillTokens,
+          out};
 }
 
 //===----------------------------------------------------------------------===//
@@ -223,6 +238,14 @@ Tolerance hssm::harness::toleranceFor(DType act, DType conv, DType ssm) {
   t.rtol = std::max(1e-4, 2 * eps);
   t.atol = 1e-5;
   t.atolScale = eps;
+  return t;
+}
+
+Tolerance hssm::harness::withRoundedIntermediates(Tolerance t, DType act,
+                                                  int count) {
+  double eps = unitRoundoff(act);
+  t.rtol += count * eps;
+  t.atolScale += count * eps;
   return t;
 }
 

@@ -51,7 +51,8 @@ static size_t byteSize(const Buffer &b) {
 
 cuda::DeviceResidents::~DeviceResidents() {
   for (auto &[host, entry] : entries)
-    (void)cuda::release(entry.device);
+    if (entry.owned)
+      (void)cuda::release(entry.device);
 }
 
 Status cuda::DeviceResidents::add(const Buffer &host) {
@@ -70,12 +71,25 @@ Status cuda::DeviceResidents::add(const Buffer &host) {
   return Status::success();
 }
 
+Status cuda::DeviceResidents::addOnDevice(const Buffer &device) {
+  if (!device.data)
+    return Status::error("device residents: a device buffer without data");
+  if (find(device.data))
+    return Status::success();
+  entries.push_back({device.data, Entry{device.data, byteSize(device), false}});
+  return Status::success();
+}
+
 Status cuda::DeviceResidents::download(const Buffer &host) const {
-  for (const auto &[ptr, entry] : entries)
-    if (ptr == host.data)
-      return entry.bytes ? cuda::copyToHost(host.data, entry.device,
-                                            entry.bytes)
-                         : Status::success();
+  for (const auto &[ptr, entry] : entries) {
+    if (ptr != host.data)
+      continue;
+    if (!entry.owned)
+      return Status::error("device residents: that buffer is device memory "
+                           "registered with addOnDevice, not a host buffer");
+    return entry.bytes ? cuda::copyToHost(host.data, entry.device, entry.bytes)
+                       : Status::success();
+  }
   return Status::error("device residents: no device copy of that buffer");
 }
 

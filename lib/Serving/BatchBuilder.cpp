@@ -81,6 +81,9 @@ Status hssm::serving::padDecodeBatch(StepBatch &batch, int64_t targetRows,
   for (int64_t r = batch.numRows(); r < targetRows; ++r) {
     padded.batch.queryStartLoc.push_back(padded.batch.queryStartLoc.back() + 1);
     padded.batch.stateIndices.push_back(int32_t(pool.padSlotId));
+    // Explicit destinations stay one per row.
+    if (!padded.batch.dstStateIndices.empty())
+      padded.batch.dstStateIndices.push_back(int32_t(pool.padSlotId));
     padded.batch.hasInitialState.push_back(1);
     padded.rowRequest.push_back(-1);
     ++padded.batch.numDecodes;

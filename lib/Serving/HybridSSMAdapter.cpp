@@ -165,7 +165,6 @@ Status HybridSSMAdapter::forward(Entry entry, const Buffer &x,
     if (!buf->data && tokens > 0)
       return fail(std::string(what) + " has no data");
   }
-  harness::Pool &pool = pools->layer(layer);
   if (Status st = checkBatch(batch, pools->limits()); !st)
     return fail(st.message());
 
@@ -199,26 +198,17 @@ Status HybridSSMAdapter::forward(Entry entry, const Buffer &x,
   if (entry == Entry::Decode && config.mode == BranchMode::PrefixSum)
     count = batch.numDecodeTokens;
   harness::Model &m = *model;
-  std::vector<Arg> args = {x,
-                           m.inProj.buffer(),
-                           m.convWeight.buffer(),
-                           m.convBias.buffer(),
-                           m.xProj.buffer(),
-                           m.dtProj.buffer(),
-                           m.dtBias.buffer(),
-                           m.a.buffer(),
-                           m.dSkip.buffer(),
-                           m.outProj.buffer(),
-                           pool.conv.buffer(),
-                           pool.ssm.buffer(),
-                           Buffer{qsl.data(), {reqs + 1}, Elem::I32},
-                           Buffer{src.data(), {reqs}, Elem::I32},
-                           Buffer{dst.data(), {reqs}, Elem::I32},
-                           Buffer{init.data(), {reqs}, Elem::I8},
-                           int64_t(batch.numDecodes),
-                           int64_t(batch.numPrefills),
-                           count,
-                           out};
+  // Host pools, or a store's (device memory, for an invoker that takes it).
+  Buffer conv, ssm;
+  pools->stateBuffers(layer, conv, ssm);
+  harness::BranchMetadata meta{Buffer{qsl.data(), {reqs + 1}, Elem::I32},
+                               Buffer{src.data(), {reqs}, Elem::I32},
+                               Buffer{dst.data(), {reqs}, Elem::I32},
+                               Buffer{init.data(), {reqs}, Elem::I8},
+                               int64_t(batch.numDecodes),
+                               int64_t(batch.numPrefills),
+                               count};
+  std::vector<Arg> args = harness::branchArgs(x, m, conv, ssm, meta, out);
   if (Status st = branch(args); !st)
     return fail(st.message());
   return Status::success();

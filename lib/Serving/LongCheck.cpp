@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <random>
 
 using namespace hssm;
@@ -31,7 +32,8 @@ std::string LongCheckReport::summary() const {
          " arrived, " + num(forks) + " forked), " + num(preemptions) +
          " preemptions, " + num(faultsRejected) + " of " + num(faultsInjected) +
          " faults rejected, pool full on " + num(poolFullSteps) + " steps, " +
-         num(paddedSteps) + " padded decode steps, " + num(rowsChecked) +
+         num(paddedSteps) + " padded decode steps, " + num(graphSteps) +
+         " replayed as CUDA graphs, " + num(rowsChecked) +
          " rows checked, largest error " + sci(maxAbsError) + " abs, " +
          sci(maxRelError) + " rel";
 }
@@ -75,12 +77,15 @@ void fillToken(const Request &r, int64_t pos, harness::HostTensor &x,
 /// The whole check's state.
 class Driver {
 public:
-  Driver(const LongCheckOptions &o, LongCheckReport &report)
-      : o(o), c(o.branch), report(report),
+  Driver(const LongCheckOptions &o, LongCheckBackend &backend,
+         LongCheckReport &report)
+      : o(o), c(o.branch), backend(backend), report(report),
         rng(o.seed), sizes{c.hd, c.d, c.n, c.r, c.w},
-        tol(harness::toleranceFor(c.act, c.convState, c.ssmState)) {}
+        tol(harness::withRoundedIntermediates(
+            harness::toleranceFor(c.act, c.convState, c.ssmState), c.act,
+            o.roundedIntermediates)) {}
 
-  Status setUp(const Invoker &branch);
+  Status setUp();
   Status run();
 
 private:
@@ -96,9 +101,14 @@ private:
         ref::makePool(sizes, 1, -1, c.convState, c.ssmState));
   }
   std::string where(int64_t step) const { return "step " + num(step) + ": "; }
+  /// Runs `submit` (a bad batch for layer `layer`): it must fail with a
+  /// message containing `expect` and leave the layer's pool byte for byte.
+  Status expectRejected(const std::string &what, const std::string &expect,
+                        int64_t layer, const std::function<Status()> &submit);
 
   Status admitAndPreempt(int64_t step);
   Status injectFault(int64_t step, const StepBatch &sb, harness::HostTensor &x);
+  Status injectGraphFault(int64_t step);
   Status checkRows(int64_t step, const StepBatch &sb,
                    const std::vector<size_t> &schedToRunning,
                    const harness::HostTensor &x,
@@ -107,6 +117,7 @@ private:
 
   const LongCheckOptions &o;
   const BranchConfig &c;
+  LongCheckBackend &backend;
   LongCheckReport &report;
   std::mt19937_64 rng;
   ref::Sizes sizes;
@@ -118,9 +129,10 @@ private:
   std::vector<Request> running;
   int64_t nextId = 0;
   int64_t faultKind = 0;
+  int64_t graphFaultKind = 0;
 };
 
-Status Driver::setUp(const Invoker &branch) {
+Status Driver::setUp() {
   if (c.mode != BranchMode::Mamba1)
     return Status::error(std::string("long check: mode ") +
                          branchModeName(c.mode) +
@@ -145,8 +157,8 @@ Status Driver::setUp(const Invoker &branch) {
     if (Status st = HybridSSMAdapter::create(ac, a); !st)
       return st;
     if (!pools)
-      if (Status st = StatePoolManager::create(a->getKvCacheSpec(), o.numLayers,
-                                               o.numSlots, c.padSlotId, pools);
+      if (Status st = backend.makePools(a->getKvCacheSpec(), o.numLayers,
+                                        o.numSlots, c.padSlotId, pools);
           !st)
         return st;
     if (Status st = a->bindPool(*pools, l); !st)
@@ -154,6 +166,9 @@ Status Driver::setUp(const Invoker &branch) {
     // Each layer its own weights, one compiled branch for all.
     harness::Model m = harness::makeRandomModel(c, o.seed * 7919 + uint64_t(l));
     weights.push_back(m.weights);
+    Invoker branch;
+    if (Status st = backend.layerBranch(l, m, branch); !st)
+      return Status::error("layer " + num(l) + ": " + st.message());
     if (Status st = a->bindBranch(branch, std::move(m)); !st)
       return st;
     adapters.push_back(std::move(a));
@@ -295,18 +310,92 @@ Status Driver::injectFault(int64_t step, const StepBatch &sb,
 
   harness::HostTensor out(c.act, {sb.numTokens(), c.hd});
   for (int64_t l = 0; l < o.numLayers; ++l) {
-    const harness::Pool &p = pools->layer(l);
-    std::vector<uint8_t> conv = p.conv.bytes, ssm = p.ssm.bytes;
-    Status st = adapters[size_t(l)]->forwardMixed(x.buffer(), v, out.buffer());
     std::string what =
         where(step) + "fault " + num(kind) + " (layer " + num(l) + ")";
-    if (st.ok())
-      return Status::error(what + " was accepted; expected '" + expect + "'");
-    if (st.message().find(expect) == std::string::npos)
-      return Status::error(what + " was rejected with '" + st.message() +
-                           "'; expected '" + expect + "'");
-    if (conv != p.conv.bytes || ssm != p.ssm.bytes)
-      return Status::error(what + " changed the pool: " + st.message());
+    Status st = expectRejected(what, expect, l, [&] {
+      return adapters[size_t(l)]->forwardMixed(x.buffer(), v, out.buffer());
+    });
+    if (!st)
+      return st;
+  }
+  ++report.faultsRejected;
+  return Status::success();
+}
+
+Status Driver::expectRejected(const std::string &what,
+                              const std::string &expect, int64_t layer,
+                              const std::function<Status()> &submit) {
+  std::vector<uint8_t> conv, ssm, convAfter, ssmAfter;
+  if (Status st = pools->readLayer(layer, conv, ssm); !st)
+    return Status::error(what + ": reading the pool: " + st.message());
+  Status st = submit();
+  if (st.ok())
+    return Status::error(what + " was accepted; expected '" + expect + "'");
+  if (st.message().find(expect) == std::string::npos)
+    return Status::error(what + " was rejected with '" + st.message() +
+                         "'; expected '" + expect + "'");
+  if (Status rd = pools->readLayer(layer, convAfter, ssmAfter); !rd)
+    return Status::error(what + ": reading the pool: " + rd.message());
+  if (conv != convAfter || ssm != ssmAfter)
+    return Status::error(what + " changed the pool: " + st.message());
+  return Status::success();
+}
+
+/// Offers a corrupted decode-only batch of running requests to every
+/// layer's graphs: each must refuse it before touching its pool.
+Status Driver::injectGraphFault(int64_t step) {
+  std::vector<ScheduledRequest> decodes;
+  for (const Request &r : running)
+    if (r.hasSlot && r.computed > 0 && decodes.size() < 3)
+      decodes.push_back({r.id, 1, r.computed, r.slot});
+  if (decodes.empty())
+    return Status::success();
+  StepBatch sb;
+  if (Status st = buildBatch(decodes, pools->limits(), sb); !st)
+    return Status::error(where(step) +
+                         "a decode batch to corrupt: " + st.message());
+  const int64_t slots = pools->numSlots();
+  std::string expect;
+  int64_t kind = graphFaultKind++ % 4;
+  if (kind == 1 && sb.numRows() < 2)
+    kind = 0;
+  switch (kind) {
+  case 0: // a slot past the end of the pool
+    sb.batch.stateIndices[0] = int32_t(slots + 3);
+    expect = "is outside [0, " + num(slots) + ")";
+    break;
+  case 1: // two live rows writing one slot
+    sb.batch.dstStateIndices = sb.batch.stateIndices;
+    sb.batch.dstStateIndices[1] = sb.batch.dstStateIndices[0];
+    expect = "two live rows may not write the same slot";
+    break;
+  case 2: // more rows than the largest graph (the size is checked first)
+    while (sb.numRows() <= backend.maxReplayRows()) {
+      sb.batch.queryStartLoc.push_back(sb.batch.queryStartLoc.back() + 1);
+      sb.batch.stateIndices.push_back(sb.batch.stateIndices[0]);
+      sb.batch.hasInitialState.push_back(1);
+      sb.rowRequest.push_back(0);
+      ++sb.batch.numDecodes;
+    }
+    expect = "larger than the largest";
+    break;
+  case 3: // the last row a (one-token) prefill: not a decode-only step
+    --sb.batch.numDecodes;
+    ++sb.batch.numPrefills;
+    expect = "decode-only";
+    break;
+  }
+  ++report.faultsInjected;
+  harness::HostTensor x(c.act, {sb.numRows(), c.hd}),
+      out(c.act, {sb.numRows(), c.hd});
+  for (int64_t l = 0; l < o.numLayers; ++l) {
+    std::string what =
+        where(step) + "graph fault " + num(kind) + " (layer " + num(l) + ")";
+    Status st = expectRejected(what, expect, l, [&] {
+      return backend.replayDecode(l, sb, x.buffer(), out.buffer());
+    });
+    if (!st)
+      return st;
   }
   ++report.faultsRejected;
   return Status::success();
@@ -369,21 +458,37 @@ Status Driver::checkRows(int64_t step, const StepBatch &sb,
 }
 
 /// Every running request's slot against its reference state, in every
-/// layer.
+/// layer; the null slot (pad_slot_id = 0) must still be all zeros.
 Status Driver::checkStates(int64_t step) {
   const int64_t convLen = (c.w - 1) * c.d, ssmLen = c.d * c.n;
-  for (const Request &r : running) {
-    for (int64_t l = 0; l < o.numLayers; ++l) {
-      const harness::Pool &p = pools->layer(l);
+  for (int64_t l = 0; l < o.numLayers; ++l) {
+    std::vector<uint8_t> conv, ssm;
+    if (Status st = pools->readLayer(l, conv, ssm); !st)
+      return Status::error(where(step) + "reading layer " + num(l) +
+                           "'s pool: " + st.message());
+    if (int64_t pad = pools->padSlotId(); pad >= 0) {
+      const size_t cb = size_t(convLen) * dtypeSize(c.convState),
+                   sb = size_t(ssmLen) * dtypeSize(c.ssmState);
+      auto zero = [](const uint8_t *p, size_t n) {
+        return std::all_of(p, p + n, [](uint8_t v) { return v == 0; });
+      };
+      if (!zero(conv.data() + size_t(pad) * cb, cb) ||
+          !zero(ssm.data() + size_t(pad) * sb, sb))
+        return Status::error(where(step) + "the null slot " + num(pad) +
+                             " of layer " + num(l) +
+                             " was written: pad rows must touch no state");
+    }
+    for (const Request &r : running) {
       const ref::Pool &rp = r.refPools[size_t(l)];
-      for (auto [what, tensor, len, want] :
-           {std::tuple<const char *, const harness::HostTensor *, int64_t,
-                       const std::vector<float> *>{"conv", &p.conv, convLen,
-                                                   &rp.conv},
-            {"ssm", &p.ssm, ssmLen, &rp.ssm}}) {
+      for (auto [what, bytes, type, len, want] :
+           {std::tuple<const char *, const std::vector<uint8_t> *, DType,
+                       int64_t, const std::vector<float> *>{
+                "conv", &conv, c.convState, convLen, &rp.conv},
+            {"ssm", &ssm, c.ssmState, ssmLen, &rp.ssm}}) {
         std::vector<float> got(static_cast<size_t>(len));
         for (int64_t i = 0; i < len; ++i)
-          got[size_t(i)] = tensor->get(size_t(r.slot * len + i));
+          got[size_t(i)] =
+              loadElement(bytes->data(), size_t(r.slot * len + i), type);
         harness::Comparison cmp = harness::compare(
             got, std::vector<double>(want->begin(), want->end()), tol);
         if (!cmp.ok)
@@ -443,8 +548,13 @@ Status Driver::run() {
     if (Status st = buildBatch(shuffled, pools->limits(), sb); !st)
       return Status::error(where(step) + "building the batch: " + st.message());
     bool decodeOnly = sb.numPrefills() == 0;
-    bool padded = false;
-    if (decodeOnly && o.graphBatchSize >= sb.numRows() && chance(0.5)) {
+    bool padded = false, replayed = false;
+    // With graphs, half the decode-only steps replay one (it pads); the
+    // CPU backend has none and draws nothing here.
+    if (decodeOnly && backend.maxReplayRows() >= sb.numRows() && chance(0.5)) {
+      replayed = true;
+      ++report.graphSteps;
+    } else if (decodeOnly && o.graphBatchSize >= sb.numRows() && chance(0.5)) {
       if (Status st = padDecodeBatch(sb, o.graphBatchSize, pools->limits());
           !st)
         return Status::error(where(step) + "padding: " + st.message());
@@ -472,6 +582,9 @@ Status Driver::run() {
     if (faultDue) {
       if (Status st = injectFault(step, sb, x); !st)
         return st;
+      if (backend.maxReplayRows() > 0)
+        if (Status st = injectGraphFault(step); !st)
+          return st;
       faultDue = false;
     }
 
@@ -481,7 +594,9 @@ Status Driver::run() {
       HybridSSMAdapter &a = *adapters[size_t(l)];
       BatchView v = sb.view();
       Status st;
-      if (decodeOnly)
+      if (replayed)
+        st = backend.replayDecode(l, sb, x.buffer(), outs.back().buffer());
+      else if (decodeOnly)
         st = a.forwardHistoryBranchDecode(x.buffer(), v, outs.back().buffer());
       else if (sb.numDecodes() == 0 && step % 2 == 0)
         st = a.forwardHistoryBranchPrefill(x.buffer(), v, outs.back().buffer());
@@ -489,7 +604,10 @@ Status Driver::run() {
         st = a.forwardMixed(x.buffer(), v, outs.back().buffer());
       if (!st)
         return Status::error(where(step) + "layer " + num(l) +
-                             (padded ? " (padded)" : "") + ": " + st.message());
+                             (padded     ? " (padded)"
+                              : replayed ? " (graph replay)"
+                                         : "") +
+                             ": " + st.message());
     }
     if (Status st = checkRows(step, sb, shuffledToRunning, x, outs); !st)
       return st;
@@ -528,12 +646,44 @@ Status Driver::run() {
 
 } // namespace
 
+Status LongCheckBackend::replayDecode(int64_t, const StepBatch &,
+                                      const Buffer &, const Buffer &) {
+  return Status::error("this long check backend replays no graphs");
+}
+
+namespace {
+/// The CPU path: host pools, one branch on host buffers for every layer.
+class HostBackend : public LongCheckBackend {
+public:
+  explicit HostBackend(Invoker branch) : branch(std::move(branch)) {}
+  Status makePools(const StateSpec &spec, int64_t numLayers, int64_t numSlots,
+                   int64_t padSlotId,
+                   std::unique_ptr<StatePoolManager> &out) override {
+    return StatePoolManager::create(spec, numLayers, numSlots, padSlotId, out);
+  }
+  Status layerBranch(int64_t, harness::Model &, Invoker &out) override {
+    out = branch;
+    return Status::success();
+  }
+
+private:
+  Invoker branch;
+};
+} // namespace
+
+Status hssm::serving::runLongCheck(const LongCheckOptions &options,
+                                   LongCheckBackend &backend,
+                                   LongCheckReport &report) {
+  report = LongCheckReport();
+  Driver driver(options, backend, report);
+  if (Status st = driver.setUp(); !st)
+    return st;
+  return driver.run();
+}
+
 Status hssm::serving::runLongCheck(const LongCheckOptions &options,
                                    const Invoker &branch,
                                    LongCheckReport &report) {
-  report = LongCheckReport();
-  Driver driver(options, report);
-  if (Status st = driver.setUp(branch); !st)
-    return st;
-  return driver.run();
+  HostBackend backend(branch);
+  return runLongCheck(options, backend, report);
 }

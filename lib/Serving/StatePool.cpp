@@ -11,9 +11,8 @@ using namespace hssm::serving;
 
 static std::string num(int64_t v) { return std::to_string(v); }
 
-Status StatePoolManager::create(const StateSpec &spec, int64_t numLayers,
-                                int64_t numSlots, int64_t padSlotId,
-                                std::unique_ptr<StatePoolManager> &out) {
+Status StatePoolManager::checkSizes(int64_t numLayers, int64_t numSlots,
+                                    int64_t padSlotId) {
   if (numLayers < 1)
     return Status::error("num_layers = " + num(numLayers) +
                          " is less than 1: a pool manager serves layers");
@@ -29,8 +28,23 @@ Status StatePoolManager::create(const StateSpec &spec, int64_t numLayers,
   if (numSlots > std::numeric_limits<int32_t>::max())
     return Status::error("num_slots = " + num(numSlots) +
                          " does not fit the i32 state_indices");
+  return Status::success();
+}
+
+void StatePoolManager::initSlots() {
+  allocated.assign(size_t(slots), false);
+  for (int64_t s = pad == 0 ? 1 : 0; s < slots; ++s)
+    freeSlots.insert(int32_t(s));
+}
+
+Status StatePoolManager::create(const StateSpec &spec, int64_t numLayers,
+                                int64_t numSlots, int64_t padSlotId,
+                                std::unique_ptr<StatePoolManager> &out) {
+  if (Status st = checkSizes(numLayers, numSlots, padSlotId); !st)
+    return st;
   std::unique_ptr<StatePoolManager> m(new StatePoolManager);
   m->stateSpec = spec;
+  m->layers = numLayers;
   m->slots = numSlots;
   m->pad = padSlotId;
   const int64_t w = spec.convKernelSize, dl = spec.localIntermediateSize,
@@ -43,10 +57,74 @@ Status StatePoolManager::create(const StateSpec &spec, int64_t numLayers,
     p.padSlotId = padSlotId;
     m->pools.push_back(std::move(p));
   }
-  m->allocated.assign(size_t(numSlots), false);
-  for (int64_t s = reserved; s < numSlots; ++s)
-    m->freeSlots.insert(int32_t(s));
+  m->initSlots();
   out = std::move(m);
+  return Status::success();
+}
+
+static Elem elemOf(DType t) {
+  return t == DType::F32 ? Elem::F32 : t == DType::F16 ? Elem::F16 : Elem::BF16;
+}
+
+Status StatePoolManager::create(const StateSpec &spec, int64_t numLayers,
+                                int64_t numSlots, int64_t padSlotId,
+                                std::unique_ptr<LayerStateStore> store,
+                                std::unique_ptr<StatePoolManager> &out) {
+  if (Status st = checkSizes(numLayers, numSlots, padSlotId); !st)
+    return st;
+  if (!store)
+    return Status::error("the state store is null");
+  if (store->numLayers() != numLayers)
+    return Status::error("the state store holds " + num(store->numLayers()) +
+                         " layers, the manager serves " + num(numLayers));
+  // A store shaped for another spec would be read and written out of
+  // bounds by every compiled branch: refuse it here, once.
+  const int64_t w = spec.convKernelSize, dl = spec.localIntermediateSize,
+                n = spec.stateSize;
+  for (int64_t l = 0; l < numLayers; ++l) {
+    Buffer c = store->conv(l), s = store->ssm(l);
+    if (c.shape != std::vector<int64_t>{numSlots, w - 1, dl} ||
+        c.elem != elemOf(spec.convStateDType) ||
+        s.shape != std::vector<int64_t>{numSlots, dl, n} ||
+        s.elem != elemOf(spec.ssmStateDType))
+      return Status::error("the state store's layer " + num(l) +
+                           " is not shaped for the spec and " + num(numSlots) +
+                           " slots (conv [" + num(numSlots) + ", " +
+                           num(w - 1) + ", " + num(dl) + "] " +
+                           dtypeName(spec.convStateDType) + ", ssm [" +
+                           num(numSlots) + ", " + num(dl) + ", " + num(n) +
+                           "] " + dtypeName(spec.ssmStateDType) + ")");
+  }
+  std::unique_ptr<StatePoolManager> m(new StatePoolManager);
+  m->stateSpec = spec;
+  m->layers = numLayers;
+  m->slots = numSlots;
+  m->pad = padSlotId;
+  m->stateStore = std::move(store);
+  m->initSlots();
+  out = std::move(m);
+  return Status::success();
+}
+
+void StatePoolManager::stateBuffers(int64_t i, Buffer &conv, Buffer &ssm) {
+  if (stateStore) {
+    conv = stateStore->conv(i);
+    ssm = stateStore->ssm(i);
+    return;
+  }
+  conv = pools[size_t(i)].conv.buffer();
+  ssm = pools[size_t(i)].ssm.buffer();
+}
+
+Status StatePoolManager::readLayer(int64_t i, std::vector<uint8_t> &conv,
+                                   std::vector<uint8_t> &ssm) const {
+  if (i < 0 || i >= layers)
+    return Status::error("layer " + num(i) + " is outside the manager's " +
+                         num(layers) + " layers");
+  if (stateStore)
+    return stateStore->read(i, conv, ssm);
+  conv = pools[size_t(i)].conv.bytes;
+  ssm = pools[size_t(i)].ssm.bytes;
   return Status::success();
 }
 
@@ -64,17 +142,25 @@ Status StatePoolManager::allocate(int32_t &slot) {
         "state pool is full: all " + num(numUsableSlots()) +
         " usable slots of the " + num(slots) + "-slot pool are allocated" +
         (pad == 0 ? " (slot 0 is the reserved null slot)" : ""));
-  slot = *freeSlots.begin();
-  freeSlots.erase(freeSlots.begin());
-  allocated[size_t(slot)] = true;
+  const int32_t s = *freeSlots.begin();
   // Zeroed in every layer: stale state of the previous owner must never
   // leak into a new request, whatever its has_initial_state says.
-  const size_t convBytes = size_t(stateSpec.convStateBytes()),
-               ssmBytes = size_t(stateSpec.ssmStateBytes());
-  for (harness::Pool &p : pools) {
-    std::memset(p.conv.bytes.data() + size_t(slot) * convBytes, 0, convBytes);
-    std::memset(p.ssm.bytes.data() + size_t(slot) * ssmBytes, 0, ssmBytes);
+  if (stateStore) {
+    // A failed zeroing hands nothing out: the slot stays free.
+    if (Status st = stateStore->zeroSlot(s); !st)
+      return Status::error("allocating slot " + num(s) +
+                           ": zeroing it failed: " + st.message());
+  } else {
+    const size_t convBytes = size_t(stateSpec.convStateBytes()),
+                 ssmBytes = size_t(stateSpec.ssmStateBytes());
+    for (harness::Pool &p : pools) {
+      std::memset(p.conv.bytes.data() + size_t(s) * convBytes, 0, convBytes);
+      std::memset(p.ssm.bytes.data() + size_t(s) * ssmBytes, 0, ssmBytes);
+    }
   }
+  freeSlots.erase(freeSlots.begin());
+  allocated[size_t(s)] = true;
+  slot = s;
   return Status::success();
 }
 
@@ -109,6 +195,12 @@ Status StatePoolManager::copySlot(int64_t src, int64_t dst) {
     return st;
   if (src == dst)
     return Status::success();
+  if (stateStore) {
+    if (Status st = stateStore->copySlot(src, dst); !st)
+      return Status::error("copying slot " + num(src) + " to " + num(dst) +
+                           ": " + st.message());
+    return Status::success();
+  }
   const size_t convBytes = size_t(stateSpec.convStateBytes()),
                ssmBytes = size_t(stateSpec.ssmStateBytes());
   for (harness::Pool &p : pools) {

@@ -15,6 +15,7 @@
 #ifdef HSSM_HAVE_CUDA
 #include "hssm/Runtime/Artifact.h"
 #include "hssm/Runtime/Cuda.h"
+#include "hssm/Serving/DeviceLongCheck.h"
 #endif
 
 #include <chrono>
@@ -49,7 +50,9 @@ void usage() {
       "  --trace FILE        run FILE's steps (one per line: id:tokens ...,\n"
       "                      -id to finish a request, # comments)\n"
       "  --steps N           built-in trace length (default 24)\n"
-      "  --slots N           state pool slots (default 64)\n"
+      "  --slots N           state pool slots (default 64; --soak: 8)\n"
+      "  --pad-slot P        -1 (default) or 0 (slot 0 is the reserved null\n"
+      "                      slot that pad rows point at)\n"
       "  --act T --conv-state T --ssm-state T   f32 | f16 | bf16\n"
       "  --mode M            mamba1 (default) | prefix_sum | zero\n"
       "  --seed N            weights, inputs and trace seed (default 1)\n"
@@ -64,7 +67,9 @@ void usage() {
       "                      preemptions, a full pool and injected bad\n"
       "                      batches; every request's rows are compared with\n"
       "                      the reference run alone (tiny sizes unless\n"
-      "                      --model)\n"
+      "                      --model); with --device cuda every layer's\n"
+      "                      pool lives on the GPU and decode-only steps\n"
+      "                      replay CUDA graphs\n"
       "  --print-ir          print the compiled function's source and exit\n");
 }
 
@@ -86,7 +91,7 @@ int main(int argc, char **argv) {
   int64_t steps = 24, slots = 64;
   uint64_t seed = 1;
   bool check = false, printIr = false, soak = false, stepsGiven = false,
-       modelGiven = false;
+       modelGiven = false, slotsGiven = false;
   const ModelSizes *model = &kModels[0];
 
   for (int i = 1; i < argc; ++i) {
@@ -125,7 +130,16 @@ int main(int argc, char **argv) {
       steps = std::stoll(value());
       stepsGiven = true;
     }
-    else if (a == "--slots") slots = std::stoll(value());
+    else if (a == "--slots") {
+      slots = std::stoll(value());
+      slotsGiven = true;
+    } else if (a == "--pad-slot") {
+      config.padSlotId = std::stoll(value());
+      if (config.padSlotId != -1 && config.padSlotId != 0) {
+        std::fprintf(stderr, "hssm-run: --pad-slot must be -1 or 0\n");
+        return 2;
+      }
+    }
     else if (a == "--seed") seed = std::stoull(value());
     else if (a == "--act") dtype(config.act);
     else if (a == "--conv-state") dtype(config.convState);
@@ -167,6 +181,8 @@ int main(int argc, char **argv) {
   }
   if (soak && !modelGiven)
     model = &kModels[4]; // tiny: the reference replays every request alone
+  if (soak && !slotsGiven)
+    slots = serving::LongCheckOptions().numSlots; // small: the pool runs full
   config.hd = model->hd;
   config.d = model->d;
   config.r = model->r;
@@ -204,13 +220,15 @@ int main(int argc, char **argv) {
     }
   }
 
-  std::printf("hssm-run: %s sizes (Hd %lld, D %lld, N %lld, R %lld, W %lld), "
-              "%s activations, %s/%s states, mode %s, %lld slots, on the %s\n",
-              model->name, (long long)config.hd, (long long)config.d,
-              (long long)config.n, (long long)config.r, (long long)config.w,
-              dtypeName(config.act), dtypeName(config.convState),
-              dtypeName(config.ssmState), branchModeName(config.mode),
-              (long long)slots, onGpu ? "GPU" : "CPU");
+  std::printf(
+      "hssm-run: %s sizes (Hd %lld, D %lld, N %lld, R %lld, W %lld), "
+      "%s activations, %s/%s states, mode %s, %lld slots%s, on the %s\n",
+      model->name, (long long)config.hd, (long long)config.d,
+      (long long)config.n, (long long)config.r, (long long)config.w,
+      dtypeName(config.act), dtypeName(config.convState),
+      dtypeName(config.ssmState), branchModeName(config.mode), (long long)slots,
+      config.padSlotId == 0 ? " (slot 0 the null slot)" : "",
+      onGpu ? "GPU" : "CPU");
   auto t0 = std::chrono::steady_clock::now();
   jit::Options options;
   options.target = onGpu ? jit::Target::Cuda : jit::Target::Cpu;
@@ -246,11 +264,11 @@ int main(int argc, char **argv) {
 #ifdef HSSM_HAVE_CUDA
   // Device code takes device buffers. The weights and the state pool are
   // uploaded once and stay on the device (below); each step copies only its
-  // inputs, metadata and outputs. The soak mode round-trips everything.
+  // inputs, metadata and outputs. The soak mode keeps the raw device
+  // invoker: its pools, weights and graphs are on the device already.
   auto residents = std::make_shared<cuda::DeviceResidents>();
-  if (onGpu)
-    invoke = soak ? cuda::mirrorToDevice(invoke)
-                  : cuda::mirrorToDevice(invoke, residents);
+  if (onGpu && !soak)
+    invoke = cuda::mirrorToDevice(invoke, residents);
 #endif
   double compileMs = std::chrono::duration<double, std::milli>(
                          std::chrono::steady_clock::now() - t0)
@@ -260,18 +278,27 @@ int main(int argc, char **argv) {
               : mlirPath.empty()    ? "the built-in branch"
                                     : mlirPath.c_str(),
               compileMs,
-              onGpu ? " (weights and pool stay on the GPU; step times include "
-                      "copying the step's inputs and outputs)"
-                    : "");
+              !onGpu ? ""
+              : soak ? " (pools and weights on the GPU; decode-only steps "
+                       "replay CUDA graphs)"
+                     : " (weights and pool stay on the GPU; step times "
+                       "include copying the step's inputs and outputs)");
 
   if (soak) {
     serving::LongCheckOptions options;
     options.branch = config;
     options.steps = stepsGiven ? steps : 1000;
     options.seed = seed;
+    options.numSlots = slots;
     serving::LongCheckReport report;
     auto start = std::chrono::steady_clock::now();
-    Status st = serving::runLongCheck(options, invoke, report);
+    Status st;
+#ifdef HSSM_HAVE_CUDA
+    if (onGpu)
+      st = serving::runDeviceLongCheck(options, invoke, report);
+    else
+#endif
+      st = serving::runLongCheck(options, invoke, report);
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - start)
                          .count();

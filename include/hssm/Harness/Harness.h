@@ -78,6 +78,17 @@ struct Step {
 /// Random x for a batch.
 Step makeStep(const BranchConfig &config, ref::Batch batch, std::mt19937_64 &rng);
 
+/// The batch arguments of a history_branch function.
+struct BranchMetadata {
+  Buffer queryStartLoc, stateIndices, dstStateIndices, hasInitialState;
+  int64_t numDecodes = 0, numPrefills = 0, numPrefillTokens = 0;
+};
+/// The arguments of a function compiled from historyBranchSource, in its
+/// order: x, the layer's weights, its pool buffers, the batch, out.
+std::vector<Arg> branchArgs(const Buffer &x, Model &model, const Buffer &conv,
+                            const Buffer &ssm, const BranchMetadata &batch,
+                            const Buffer &out);
+
 /// Checks the batch (SPEC.md section 3) and runs `invoke` (a function
 /// compiled from historyBranchSource, given host buffers) on it, writing
 /// `out` [T, Hd] in the activation type.
@@ -94,6 +105,11 @@ struct Tolerance {
   double rtol = 1e-4, atol = 1e-5, atolScale = 0;
 };
 Tolerance toleranceFor(DType act, DType conv, DType ssm);
+/// toleranceFor for a branch that also rounds `count` intermediates to the
+/// activation type (the GPU pipeline rounds xc, x_proj's output and y, the
+/// inputs of cuBLAS products, as vLLM does): each adds one unit roundoff of
+/// `act` to rtol and to atolScale.
+Tolerance withRoundedIntermediates(Tolerance t, DType act, int count);
 
 /// Largest errors of `got` against `want`, and whether every element is
 /// within `atol + atolScale * max|want| + rtol * |want|`.

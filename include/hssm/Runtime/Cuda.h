@@ -72,6 +72,10 @@ public:
   ~DeviceResidents();
   /// Uploads `host` and keeps it on the device, keyed by its host pointer.
   Status add(const Buffer &host);
+  /// Registers memory that already lives on the device (a DevicePool's
+  /// buffers), so that mirrorToDevice passes it through as is instead of
+  /// taking it for host memory. Not owned; download() refuses it.
+  Status addOnDevice(const Buffer &device);
   /// Copies the device contents back into the host buffer `host`.
   Status download(const Buffer &host) const;
   /// The device copy of the buffer at `host`, or null.
@@ -81,6 +85,7 @@ private:
   struct Entry {
     void *device;
     size_t bytes;
+    bool owned = true;
   };
   std::vector<std::pair<const void *, Entry>> entries;
 };

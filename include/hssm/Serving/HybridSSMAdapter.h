@@ -66,7 +66,10 @@ public:
   BranchConfig branchConfig(int64_t padSlotId = -1) const;
 
   /// Binds layer `layer` of `pools`, whose spec must equal
-  /// getKvCacheSpec(). The manager must outlive the binding.
+  /// getKvCacheSpec(). The manager must outlive the binding. When its states
+  /// live in a store (device pools), the branch gets the store's pool
+  /// buffers and must take them (DeviceLongCheck.cpp shows one such
+  /// invoker).
   Status bindPool(StatePoolManager &pools, int64_t layer);
   /// Sets the compiled branch and this layer's weights. The model's config
   /// must be branchConfig(p) for some pad slot p (checked against the pool's

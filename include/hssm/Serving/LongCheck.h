@@ -12,15 +12,24 @@
 // byte-for-byte unchanged, and the trace then goes on with every request's
 // state intact (checked against the reference states too).
 //
+// Where the states live and how a layer runs is a LongCheckBackend: host
+// pools and a branch on host buffers (runLongCheck with an Invoker, the CPU
+// path), or device pools with decode steps replayed as CUDA graphs
+// (runDeviceLongCheck in DeviceLongCheck.h).
+//
 //===----------------------------------------------------------------------===//
 #ifndef HSSM_SERVING_LONGCHECK_H
 #define HSSM_SERVING_LONGCHECK_H
 
 #include "hssm/Harness/BranchSource.h"
+#include "hssm/Harness/Harness.h"
 #include "hssm/Runtime/Args.h"
 #include "hssm/Runtime/Status.h"
+#include "hssm/Serving/BatchBuilder.h"
+#include "hssm/Serving/StatePool.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace hssm::serving {
@@ -56,6 +65,9 @@ struct LongCheckOptions {
   /// through the decode entry, as a CUDA graph replay would (0: never).
   int64_t graphBatchSize = 8;
   uint64_t seed = 1;
+  /// Intermediates the compiled branch rounds to the activation type (the
+  /// GPU pipeline: 3); widens the tolerance (withRoundedIntermediates).
+  int roundedIntermediates = 0;
 };
 
 struct LongCheckReport {
@@ -69,6 +81,7 @@ struct LongCheckReport {
   int64_t faultsRejected = 0;
   int64_t poolFullSteps = 0; ///< steps where arrivals waited for a slot
   int64_t paddedSteps = 0;   ///< decode-only steps padded for graph replay
+  int64_t graphSteps = 0;    ///< decode-only steps replayed as CUDA graphs
   int64_t rowsChecked = 0;   ///< request rows compared with the reference
   double maxAbsError = 0;    ///< largest |got - reference| of any output
   double maxRelError = 0;
@@ -82,6 +95,33 @@ struct LongCheckReport {
 /// changed a pool, a pad row that is not zero, a leaked slot...), naming
 /// the step, the request and the layer; `report` holds the figures so far.
 Status runLongCheck(const LongCheckOptions &options, const Invoker &branch,
+                    LongCheckReport &report);
+
+/// Where the check keeps its states and how it runs a layer.
+class LongCheckBackend {
+public:
+  virtual ~LongCheckBackend() = default;
+  /// The pool manager of all layers (host pools, or a store's).
+  virtual Status makePools(const StateSpec &spec, int64_t numLayers,
+                           int64_t numSlots, int64_t padSlotId,
+                           std::unique_ptr<StatePoolManager> &out) = 0;
+  /// The branch layer `layer`'s adapter runs (host x, out and metadata, and
+  /// the manager's pool buffers) with `model`, which the adapter then owns:
+  /// its tensors' host buffers stay where they are.
+  virtual Status layerBranch(int64_t layer, harness::Model &model,
+                             Invoker &branch) = 0;
+  /// The most rows a decode-only step may have for replayDecode; 0 when the
+  /// backend has no graphs.
+  virtual int64_t maxReplayRows() const { return 0; }
+  /// Layer `layer`'s decode-only step as a graph replay: x [R, Hd] ->
+  /// out [R, Hd] (host) for the R rows of `batch`, which the backend pads;
+  /// it checks the batch first and that the pad rows give zeros.
+  virtual Status replayDecode(int64_t layer, const StepBatch &batch,
+                              const Buffer &x, const Buffer &out);
+};
+
+/// runLongCheck on `backend` (the Invoker form uses host pools).
+Status runLongCheck(const LongCheckOptions &options, LongCheckBackend &backend,
                     LongCheckReport &report);
 
 } // namespace hssm::serving
