@@ -31,9 +31,10 @@ namespace {
 
 struct ChunkedScanToLoops : OpRewritePattern<SelectiveScanOp> {
   ChunkedScanToLoops(MLIRContext *ctx, int64_t chunk, bool deviceAlloc,
-                     bool channelMajor)
+                     bool channelMajor, int64_t tokensPerStep)
       : OpRewritePattern(ctx, /*benefit=*/2), chunk(chunk),
-        deviceAlloc(deviceAlloc), channelMajor(channelMajor) {}
+        deviceAlloc(deviceAlloc), channelMajor(channelMajor),
+        tokensPerStep(tokensPerStep) {}
 
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
@@ -96,26 +97,19 @@ struct ChunkedScanToLoops : OpRewritePattern<SelectiveScanOp> {
         ScanRow row = ScanRow::load(b, loc, ops, dIdx, z);
         Value h0 = arith::ConstantOp::create(
             b, loc, DenseElementsAttr::get(ops.vecType(b), 0.0f));
-        auto loop = scf::ForOp::create(
-            b, loc, ch.t0, ch.t1, constIndex(b, loc, 1),
-            ValueRange{h0, constF32(b, loc, 0.0f)},
-            [&](OpBuilder &b, Location loc, Value t, ValueRange carried) {
-              Value dt;
-              Value h = scanToken(b, loc, ops, row, t, dIdx, carried[0],
-                                  /*writeOutput=*/false, &dt);
-              Value sum = arith::AddFOp::create(b, loc, carried[1], dt);
-              scf::YieldOp::create(b, loc, ValueRange{h, sum});
-            });
+        SmallVector<Value> loop =
+            chunkTokens(b, loc, ops, row, ch.t0, ch.t1, dIdx, h0,
+                        /*writeOutput=*/false);
         // prod_t exp2(dt_t A log2 e) = exp2(A log2 e * sum_t dt_t)
         Value decay = math::Exp2Op::create(
             b, loc,
             arith::MulFOp::create(b, loc, row.aLog2e,
                                   vector::BroadcastOp::create(
                                       b, loc, ops.vecType(b),
-                                      loop.getResult(1))));
+                                      loop[1])));
         vector::StoreOp::create(b, loc, decay, decays,
                                 ValueRange{ch.r, ch.c, dIdx, z});
-        vector::StoreOp::create(b, loc, loop.getResult(0), states,
+        vector::StoreOp::create(b, loc, loop[0], states,
                                 ValueRange{ch.r, ch.c, dIdx, z});
         scf::YieldOp::create(b, loc);
       });
@@ -172,13 +166,8 @@ struct ChunkedScanToLoops : OpRewritePattern<SelectiveScanOp> {
               ScanRow row = ScanRow::load(b, loc, ops, dIdx, z);
               Value h0 = vector::LoadOp::create(b, loc, ops.vecType(b), states,
                                                 ValueRange{ch.r, ch.c, dIdx, z});
-              scf::ForOp::create(
-                  b, loc, ch.t0, ch.t1, constIndex(b, loc, 1), ValueRange{h0},
-                  [&](OpBuilder &b, Location loc, Value t, ValueRange carried) {
-                    Value h = scanToken(b, loc, ops, row, t, dIdx, carried[0],
-                                        /*writeOutput=*/true);
-                    scf::YieldOp::create(b, loc, h);
-                  });
+              chunkTokens(b, loc, ops, row, ch.t0, ch.t1, dIdx, h0,
+                          /*writeOutput=*/true);
               scf::YieldOp::create(b, loc);
             });
         scf::YieldOp::create(b, loc);
@@ -192,6 +181,37 @@ struct ChunkedScanToLoops : OpRewritePattern<SelectiveScanOp> {
   }
 
 private:
+  /// Tokens [t0, t1) of channel d from h0: returns h, and without outputs
+  /// also the sum of the tokens' dt. One token per step keeps each load next
+  /// to its use (the fewest values live); several issue all loads first.
+  SmallVector<Value> chunkTokens(OpBuilder &b, Location loc,
+                                 const ScanOperands &ops, const ScanRow &row,
+                                 Value t0, Value t1, Value d, Value h0,
+                                 bool writeOutput) const {
+    SmallVector<Value> init = {h0};
+    if (!writeOutput)
+      init.push_back(constF32(b, loc, 0.0f));
+    return steppedTokenLoop(
+        b, loc, t0, t1, tokensPerStep, init,
+        [&](OpBuilder &b, Location loc, Value t) {
+          if (tokensPerStep == 1)
+            return SmallVector<Value>{};
+          return loadTokenInputs(b, loc, ops, t, d, writeOutput);
+        },
+        [&](OpBuilder &b, Location loc, Value t, ValueRange in,
+            ValueRange carried) -> SmallVector<Value> {
+          Value dt;
+          Value *dtOut = writeOutput ? nullptr : &dt;
+          Value h = in.empty() ? scanToken(b, loc, ops, row, t, d, carried[0],
+                                           writeOutput, dtOut)
+                               : scanTokenFrom(b, loc, ops, row, in, t, d,
+                                               carried[0], writeOutput, dtOut);
+          if (writeOutput)
+            return {h};
+          return {h, arith::AddFOp::create(b, loc, carried[1], dt)};
+        });
+  }
+
   Value allocate(OpBuilder &b, Location loc, MemRefType type,
                  ValueRange sizes) const {
     if (deviceAlloc)
@@ -210,6 +230,7 @@ private:
 
   int64_t chunk;
   bool deviceAlloc, channelMajor;
+  int64_t tokensPerStep;
 };
 
 } // namespace
@@ -217,7 +238,8 @@ private:
 void mlir::hssm::populateChunkedScanToLoopsPatterns(RewritePatternSet &patterns,
                                                     int64_t chunk,
                                                     bool deviceAlloc,
-                                                    bool channelMajor) {
+                                                    bool channelMajor,
+                                                    int64_t tokensPerStep) {
   patterns.add<ChunkedScanToLoops>(patterns.getContext(), chunk, deviceAlloc,
-                                   channelMajor);
+                                   channelMajor, tokensPerStep);
 }

@@ -20,9 +20,10 @@ namespace {
 
 template <typename ConvOp>
 struct ConvToLoops : OpRewritePattern<ConvOp> {
-  ConvToLoops(MLIRContext *ctx, int64_t channelsWanted, bool channelMajor)
+  ConvToLoops(MLIRContext *ctx, int64_t channelsWanted, bool channelMajor,
+              int64_t decodeChannels)
       : OpRewritePattern<ConvOp>(ctx), channelsWanted(channelsWanted),
-        channelMajor(channelMajor) {}
+        decodeChannels(decodeChannels), channelMajor(channelMajor) {}
   static constexpr bool isDecode = std::is_same_v<ConvOp, ConvUpdateOp>;
 
   LogicalResult matchAndRewrite(ConvOp op,
@@ -40,8 +41,9 @@ struct ConvToLoops : OpRewritePattern<ConvOp> {
 
     Value rowBegin = isDecode ? constIndex(rewriter, loc, 0) : batch->numDecodes;
     Value rowEnd = isDecode ? batch->numDecodes : batch->numReqs;
-    int64_t k = channelsPerIteration(
-        op.getWeight().getType().getDimSize(0), channelsWanted);
+    int64_t k = channelsPerIteration(op.getWeight().getType().getDimSize(0),
+                                     isDecode ? decodeChannels
+                                              : channelsWanted);
     Value groups =
         Channels::count(rewriter, loc, dimValue(rewriter, loc, weight, 0), k);
 
@@ -96,7 +98,7 @@ struct ConvToLoops : OpRewritePattern<ConvOp> {
   }
 
 private:
-  int64_t channelsWanted;
+  int64_t channelsWanted, decodeChannels;
   bool channelMajor;
 };
 
@@ -104,7 +106,8 @@ private:
 
 void mlir::hssm::populateConvToLoopsPatterns(RewritePatternSet &patterns,
                                              int64_t channels,
-                                             bool channelMajor) {
+                                             bool channelMajor,
+                                             int64_t decodeChannels) {
   patterns.add<ConvToLoops<Conv1dOp>, ConvToLoops<ConvUpdateOp>>(
-      patterns.getContext(), channels, channelMajor);
+      patterns.getContext(), channels, channelMajor, decodeChannels);
 }

@@ -320,14 +320,10 @@ static SmallVector<Value> convToken(OpBuilder &b, Location loc,
   return shifted;
 }
 
-SmallVector<Value> mlir::hssm::convTokens(OpBuilder &b, Location loc,
-                                          const ConvTaps &taps, Value x,
-                                          Value out, Value begin, Value end,
-                                          const Channels &ch,
-                                          ValueRange window, bool applySilu,
-                                          int64_t tokensPerStep) {
-  Value one = constIndex(b, loc, 1);
-  SmallVector<Value> current(window);
+SmallVector<Value> mlir::hssm::steppedTokenLoop(
+    OpBuilder &b, Location loc, Value begin, Value end, int64_t tokensPerStep,
+    ValueRange init, TokenLoad load, TokenCompute compute) {
+  SmallVector<Value> current(init);
   Value rest = begin;
   if (tokensPerStep > 1) {
     // [begin, mainEnd): whole steps of tokensPerStep tokens.
@@ -340,28 +336,44 @@ SmallVector<Value> mlir::hssm::convTokens(OpBuilder &b, Location loc,
     auto steps = scf::ForOp::create(
         b, loc, begin, mainEnd, step, current,
         [&](OpBuilder &b, Location loc, Value t0, ValueRange carried) {
-          SmallVector<Value> ts, xs;
+          SmallVector<Value> ts;
+          SmallVector<SmallVector<Value>> loaded;
           for (int64_t i = 0; i < tokensPerStep; ++i) {
             ts.push_back(i == 0 ? t0
                                 : arith::AddIOp::create(
                                       b, loc, t0, constIndex(b, loc, i)));
-            xs.push_back(loadChannels(b, loc, x, {ts.back()}, ch));
+            loaded.push_back(load(b, loc, ts.back()));
           }
-          SmallVector<Value> w(carried);
+          SmallVector<Value> c(carried);
           for (int64_t i = 0; i < tokensPerStep; ++i)
-            w = convToken(b, loc, taps, xs[i], out, ts[i], ch, w, applySilu);
-          scf::YieldOp::create(b, loc, w);
+            c = compute(b, loc, ts[i], loaded[i], c);
+          scf::YieldOp::create(b, loc, c);
         });
     current.assign(steps.getResults().begin(), steps.getResults().end());
     rest = mainEnd;
   }
   auto tokens = scf::ForOp::create(
-      b, loc, rest, end, one, current,
+      b, loc, rest, end, constIndex(b, loc, 1), current,
       [&](OpBuilder &b, Location loc, Value t, ValueRange carried) {
-        Value xt = loadChannels(b, loc, x, {t}, ch);
-        scf::YieldOp::create(
-            b, loc, convToken(b, loc, taps, xt, out, t, ch, carried,
-                              applySilu));
+        scf::YieldOp::create(b, loc,
+                             compute(b, loc, t, load(b, loc, t), carried));
       });
   return SmallVector<Value>(tokens.getResults());
+}
+
+SmallVector<Value> mlir::hssm::convTokens(OpBuilder &b, Location loc,
+                                          const ConvTaps &taps, Value x,
+                                          Value out, Value begin, Value end,
+                                          const Channels &ch,
+                                          ValueRange window, bool applySilu,
+                                          int64_t tokensPerStep) {
+  return steppedTokenLoop(
+      b, loc, begin, end, tokensPerStep, window,
+      [&](OpBuilder &b, Location loc, Value t) -> SmallVector<Value> {
+        return {loadChannels(b, loc, x, {t}, ch)};
+      },
+      [&](OpBuilder &b, Location loc, Value t, ValueRange xt,
+          ValueRange carried) {
+        return convToken(b, loc, taps, xt[0], out, t, ch, carried, applySilu);
+      });
 }

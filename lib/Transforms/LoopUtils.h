@@ -108,16 +108,28 @@ struct ConvTaps {
 
 /// The tokens [begin, end) of one channel of the causal conv, starting from
 /// `window` (the W-1 older inputs, oldest first): writes act(conv) to
-/// out[t, channels] and returns the window after the last token. With
-/// `tokensPerStep` > 1 the loop takes that many tokens per iteration and
-/// loads all their inputs before its first store (stores may alias later
-/// loads as far as LLVM knows, so this is the only way to have several
-/// loads in flight per thread), then finishes the remainder one by one.
+/// out[t, channels] and returns the window after the last token;
+/// `tokensPerStep` as in steppedTokenLoop.
 SmallVector<Value> convTokens(OpBuilder &b, Location loc,
                               const ConvTaps &taps, Value x, Value out,
                               Value begin, Value end, const Channels &ch,
                               ValueRange window, bool applySilu,
                               int64_t tokensPerStep = 1);
+
+/// for t in [begin, end), carrying `init`: `compute(t, load(t), carried)`
+/// returns the next carried values. With `tokensPerStep` > 1 each iteration
+/// takes that many tokens and issues all their loads before the first
+/// computation (stores may alias later loads as far as LLVM knows, so this
+/// is how a thread gets several loads in flight), then the remainder goes
+/// one by one. Returns the carried values after `end`.
+using TokenLoad =
+    function_ref<SmallVector<Value>(OpBuilder &, Location, Value)>;
+using TokenCompute = function_ref<SmallVector<Value>(
+    OpBuilder &, Location, Value, ValueRange, ValueRange)>;
+SmallVector<Value> steppedTokenLoop(OpBuilder &b, Location loc, Value begin,
+                                    Value end, int64_t tokensPerStep,
+                                    ValueRange init, TokenLoad load,
+                                    TokenCompute compute);
 
 /// for t in [begin, end): memref[t, col] = 0 (the outputs of a pad row).
 void zeroColumn(OpBuilder &b, Location loc, Value memref, Value begin,

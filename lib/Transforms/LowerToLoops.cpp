@@ -48,14 +48,16 @@ struct HSSMLowerToLoopsPass
         before.insert(op);
       });
     RewritePatternSet patterns(&getContext());
-    populateConvToLoopsPatterns(patterns, convChannels, channelMajor);
+    populateConvToLoopsPatterns(
+        patterns, convChannels, channelMajor,
+        decodeConvChannels > 0 ? decodeConvChannels : convChannels);
     populateScanToLoopsPatterns(patterns, decodeScanRows, channelMajor);
     if (convChunk > 0)
       populateChunkedConvToLoopsPatterns(patterns, convChunk, convChannels,
                                          channelMajor, convTokensPerStep);
     if (scanChunk > 0)
       populateChunkedScanToLoopsPatterns(patterns, scanChunk, deviceAlloc,
-                                         channelMajor);
+                                         channelMajor, scanTokensPerStep);
     populateElementwiseToLoopsPatterns(patterns);
     if (!keepLinear)
       populateLinearToLoopsPatterns(patterns);

@@ -35,6 +35,7 @@ void mlir::hssm::buildLowerToCpuPipeline(OpPassManager &pm) {
   loops.decodeScanRows = 2;
   loops.fastMath = true;
   loops.convTokensPerStep = 4;
+  loops.scanTokensPerStep = 2;
   pm.addPass(createHSSMLowerToLoops(loops));
   // Zero fills of the `zero` mode.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
@@ -95,8 +96,12 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          std::to_string(int64_t(options.scanChunk)) + " conv-chunk=" +
          std::to_string(convChunk) +
          " conv-channels=" + std::to_string(int64_t(options.convChannels)) +
+         " decode-conv-channels=" +
+         std::to_string(int64_t(options.decodeConvChannels)) +
          " channel-major=" + (options.channelMajor ? "true" : "false") +
          " fast-math=" + (options.fastMath ? "true" : "false") +
+         " scan-tokens-per-step=" +
+         std::to_string(int64_t(options.scanTokensPerStep)) +
          " conv-tokens-per-step=" +
          std::to_string(int64_t(options.convTokensPerStep)) +
          " decode-scan-rows=" +

@@ -39,10 +39,22 @@ ScanRow ScanRow::load(OpBuilder &b, Location loc, const ScanOperands &ops,
   return row;
 }
 
-Value mlir::hssm::tokenDelta(OpBuilder &b, Location loc,
-                             const ScanOperands &ops, const ScanRow &row,
-                             Value t, Value d) {
-  Value dt = loadF32(b, loc, ops.delta, {t, d});
+/// f32 of a scalar or vector in a storage type.
+static Value widen(OpBuilder &b, Location loc, Value v) {
+  Type f32 = b.getF32Type();
+  if (auto vec = dyn_cast<VectorType>(v.getType())) {
+    if (vec.getElementType().isF32())
+      return v;
+    return arith::ExtFOp::create(b, loc, VectorType::get(vec.getShape(), f32),
+                                 v);
+  }
+  return v.getType().isF32() ? v : arith::ExtFOp::create(b, loc, f32, v);
+}
+
+/// dt from delta's stored value: (+ bias), softplus'd when asked.
+static Value deltaFrom(OpBuilder &b, Location loc, const ScanOperands &ops,
+                       const ScanRow &row, Value raw) {
+  Value dt = widen(b, loc, raw);
   if (row.deltaBias)
     dt = arith::AddFOp::create(b, loc, dt, row.deltaBias);
   if (ops.softplus)
@@ -50,18 +62,76 @@ Value mlir::hssm::tokenDelta(OpBuilder &b, Location loc,
   return dt;
 }
 
+Value mlir::hssm::tokenDelta(OpBuilder &b, Location loc,
+                             const ScanOperands &ops, const ScanRow &row,
+                             Value t, Value d) {
+  return deltaFrom(b, loc, ops, row,
+                   memref::LoadOp::create(b, loc, ops.delta, ValueRange{t, d}));
+}
+
+/// Input `i` of token t, channel d (the order of loadTokenInputs).
+static Value loadTokenInput(OpBuilder &b, Location loc,
+                            const ScanOperands &ops, Value t, Value d,
+                            unsigned i) {
+  auto row = [&](Value memref) -> Value {
+    Type elem = cast<MemRefType>(memref.getType()).getElementType();
+    return vector::LoadOp::create(
+        b, loc, VectorType::get({ops.n}, elem), memref,
+        ValueRange{t, constIndex(b, loc, 0)}, /*nontemporal=*/false,
+        vectorAlignment(memref, ops.n));
+  };
+  switch (i) {
+  case 0: return memref::LoadOp::create(b, loc, ops.delta, ValueRange{t, d});
+  case 1: return memref::LoadOp::create(b, loc, ops.u, ValueRange{t, d});
+  case 2: return row(ops.bMat);
+  case 3: return row(ops.cMat);
+  default: return memref::LoadOp::create(b, loc, ops.z, ValueRange{t, d});
+  }
+}
+
+SmallVector<Value> mlir::hssm::loadTokenInputs(OpBuilder &b, Location loc,
+                                               const ScanOperands &ops,
+                                               Value t, Value d,
+                                               bool forOutput) {
+  unsigned count = forOutput ? (ops.z ? 5 : 4) : 3;
+  SmallVector<Value> in;
+  for (unsigned i = 0; i < count; ++i)
+    in.push_back(loadTokenInput(b, loc, ops, t, d, i));
+  return in;
+}
+
 Value mlir::hssm::scanToken(OpBuilder &b, Location loc,
                             const ScanOperands &ops, const ScanRow &row,
                             Value t, Value d, Value h, bool writeOutput,
                             Value *dtOut, Value *yOut) {
+  // Each load where its value is first needed: the fewest values live.
+  return scanTokenWith(
+      b, loc, ops, row,
+      [&](unsigned i) { return loadTokenInput(b, loc, ops, t, d, i); }, t, d,
+      h, writeOutput, dtOut, yOut);
+}
+
+Value mlir::hssm::scanTokenFrom(OpBuilder &b, Location loc,
+                                const ScanOperands &ops, const ScanRow &row,
+                                ValueRange inputs, Value t, Value d, Value h,
+                                bool writeOutput, Value *dtOut, Value *yOut) {
+  return scanTokenWith(
+      b, loc, ops, row, [&](unsigned i) { return inputs[i]; }, t, d, h,
+      writeOutput, dtOut, yOut);
+}
+
+Value mlir::hssm::scanTokenWith(OpBuilder &b, Location loc,
+                                const ScanOperands &ops, const ScanRow &row,
+                                function_ref<Value(unsigned)> input, Value t,
+                                Value d, Value h, bool writeOutput,
+                                Value *dtOut, Value *yOut) {
   VectorType vecType = ops.vecType(b);
-  Value zeroIdx = row.zero;
-  Value dt = tokenDelta(b, loc, ops, row, t, d);
+  Value dt = deltaFrom(b, loc, ops, row, input(0));
   if (dtOut)
     *dtOut = dt;
-  Value u = loadF32(b, loc, ops.u, {t, d});
+  Value u = widen(b, loc, input(1));
   Value dtu = arith::MulFOp::create(b, loc, dt, u);
-  Value bRow = loadVecF32(b, loc, ops.bMat, {t, zeroIdx}, ops.n);
+  Value bRow = widen(b, loc, input(2));
   // h = exp2(dt * A log2(e)) * h + dt * B * u
   Value dtScaled = row.log2eOnDt
                        ? arith::MulFOp::create(
@@ -79,15 +149,14 @@ Value mlir::hssm::scanToken(OpBuilder &b, Location loc,
                             bRow));
   if (!writeOutput)
     return next;
-  Value cRow = loadVecF32(b, loc, ops.cMat, {t, zeroIdx}, ops.n);
+  Value cRow = widen(b, loc, input(3));
   Value ch = vector::ReductionOp::create(
       b, loc, vector::CombiningKind::ADD,
       arith::MulFOp::create(b, loc, cRow, next));
   Value y = arith::AddFOp::create(b, loc, ch,
                                   arith::MulFOp::create(b, loc, row.skip, u));
   if (ops.z)
-    y = arith::MulFOp::create(b, loc, y,
-                              silu(b, loc, loadF32(b, loc, ops.z, {t, d})));
+    y = arith::MulFOp::create(b, loc, y, silu(b, loc, widen(b, loc, input(4))));
   if (yOut)
     *yOut = y;
   else

@@ -61,6 +61,25 @@ Value loadVecF32(OpBuilder &b, Location loc, Value memref, ValueRange indices,
 Value tokenDelta(OpBuilder &b, Location loc, const ScanOperands &ops,
                  const ScanRow &row, Value t, Value d);
 
+/// What token t of channel d reads, in the storage types: delta, u, the B
+/// row, and with `forOutput` the C row and z (when there is one).
+SmallVector<Value> loadTokenInputs(OpBuilder &b, Location loc,
+                                   const ScanOperands &ops, Value t, Value d,
+                                   bool forOutput);
+
+/// scanToken with its inputs from `input(i)` (i in loadTokenInputs' order),
+/// called where each is first needed.
+Value scanTokenWith(OpBuilder &b, Location loc, const ScanOperands &ops,
+                    const ScanRow &row, function_ref<Value(unsigned)> input,
+                    Value t, Value d, Value h, bool writeOutput,
+                    Value *dtOut = nullptr, Value *yOut = nullptr);
+
+/// scanToken on what loadTokenInputs(t, d, writeOutput) read.
+Value scanTokenFrom(OpBuilder &b, Location loc, const ScanOperands &ops,
+                    const ScanRow &row, ValueRange inputs, Value t, Value d,
+                    Value h, bool writeOutput, Value *dtOut = nullptr,
+                    Value *yOut = nullptr);
+
 /// h_{t-1} -> h_t for token t, channel d; with `writeOutput`, also
 /// out[t, d] = (C . h_t + Dskip u) silu(z). `dtOut`, when given, receives
 /// the token's dt; `yOut`, when given, receives that output instead of it

@@ -1,5 +1,6 @@
 // RUN: hssm-opt %s -hssm-lower-to-loops=scan-chunk=64 | FileCheck %s
 // RUN: hssm-opt %s -hssm-lower-to-loops="scan-chunk=64 device-alloc=true" | FileCheck %s --check-prefix=DEV
+// RUN: hssm-opt %s -hssm-lower-to-loops="scan-chunk=64 scan-tokens-per-step=2" | FileCheck %s --check-prefix=STEP
 
 // A prefill scan cut into chunks of 64 tokens: (1) each chunk from zero,
 // (2) the chunks' initial states by the associative rule, (3) each chunk
@@ -40,6 +41,20 @@
 // CHECK:          memref.store %{{.*}}, %[[Y]]
 // CHECK:      memref.dealloc %[[DECAYS]]
 // CHECK:      memref.dealloc %[[STATES]]
+
+// With two tokens per step, pass 1's loop takes tokens t and t+1, loading
+// both before either's exp2, then the odd token left over one by one.
+// STEP-LABEL: func.func @scan(
+// STEP:       %[[TWO:.*]] = arith.constant 2 : index
+// STEP:       scf.for %[[T:[a-z0-9_]+]] = %{{[a-z0-9_]+}} to %{{[a-z0-9_]+}} step %[[TWO]] iter_args({{.*}}) -> (vector<16xf32>, f32)
+// STEP:         memref.load %{{[a-z0-9_]+}}[%[[T]], %{{[a-z0-9_]+}}]
+// STEP:         %[[T1:.*]] = arith.addi %[[T]], %{{[a-z0-9_]+}} : index
+// STEP-NOT:     math.exp2
+// STEP:         memref.load %{{[a-z0-9_]+}}[%[[T1]], %{{[a-z0-9_]+}}]
+// STEP:         math.exp2
+// STEP:         math.exp2
+// STEP:       scf.for {{.*}} step %{{[a-z0-9_]+}} iter_args({{.*}}) -> (vector<16xf32>, f32)
+// STEP:         math.exp2
 
 // DEV-LABEL: func.func @scan(
 // DEV: gpu.alloc ({{.*}}) : memref<?x?x32x16xf32>

@@ -31,9 +31,11 @@ void populateDecomposeHistoryBranchPatterns(RewritePatternSet &patterns,
 /// `channels`: adjacent channels per parallel iteration (vector accesses),
 /// used where the channel count is a static multiple of it.
 /// `channelMajor`: see forRowsAndChannels (LoopUtils.h).
+/// `decodeChannels`: the same for conv_update.
 void populateConvToLoopsPatterns(RewritePatternSet &patterns,
                                  int64_t channels = 1,
-                                 bool channelMajor = false);
+                                 bool channelMajor = false,
+                                 int64_t decodeChannels = 1);
 /// conv1d over prefill rows in chunks of `chunk` tokens run in parallel.
 void populateChunkedConvToLoopsPatterns(RewritePatternSet &patterns,
                                         int64_t chunk, int64_t channels = 1,
@@ -48,7 +50,8 @@ void populateScanToLoopsPatterns(RewritePatternSet &patterns,
 /// `deviceAlloc`).
 void populateChunkedScanToLoopsPatterns(RewritePatternSet &patterns,
                                         int64_t chunk, bool deviceAlloc,
-                                        bool channelMajor = false);
+                                        bool channelMajor = false,
+                                        int64_t tokensPerStep = 1);
 void populateLinearToLoopsPatterns(RewritePatternSet &patterns);
 void populateElementwiseToLoopsPatterns(RewritePatternSet &patterns);
 
@@ -73,8 +76,12 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       llvm::cl::init(128)};
   Option<int64_t> convChannels{
       *this, "conv-channels",
-      llvm::cl::desc("Adjacent channels per thread in conv1d/conv_update "
-                     "(vector loads along d)"),
+      llvm::cl::desc("Adjacent channels per thread in conv1d (vector loads "
+                     "along d)"),
+      llvm::cl::init(8)};
+  Option<int64_t> decodeConvChannels{
+      *this, "decode-conv-channels",
+      llvm::cl::desc("Adjacent channels per thread in conv_update"),
       llvm::cl::init(4)};
   Option<int64_t> decodeScanRows{
       *this, "decode-scan-rows",
@@ -88,6 +95,10 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       *this, "conv-tokens-per-step",
       llvm::cl::desc("Tokens per iteration of the chunked conv's token loop"),
       llvm::cl::init(8)};
+  Option<int64_t> scanTokensPerStep{
+      *this, "scan-tokens-per-step",
+      llvm::cl::desc("Tokens per iteration of the chunked scan's token loops"),
+      llvm::cl::init(2)};
   Option<bool> fastMath{
       *this, "fast-math",
       llvm::cl::desc("FMA contraction, approximate exp/division in silu and "

@@ -56,8 +56,12 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
            "parallel (0: one loop per row)">,
     Option<"deviceAlloc", "device-alloc", "bool", /*default=*/"false",
            "Allocate the lowering's temporaries with gpu.alloc">,
+    Option<"decodeConvChannels", "decode-conv-channels", "int64_t",
+           /*default=*/"0",
+           "conv-channels for conv_update alone (0: conv-channels)">,
     Option<"convChannels", "conv-channels", "int64_t", /*default=*/"1",
-           "Adjacent channels per parallel iteration of conv1d and "
+           "Adjacent channels per parallel iteration of conv1d and (unless "
+           "decode-conv-channels is set) "
            "conv_update, moved as vectors (where D is a static multiple)">,
     Option<"decodeScanRows", "decode-scan-rows", "int64_t",
            /*default=*/"1",
@@ -67,6 +71,10 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
            /*default=*/"1",
            "Tokens per iteration of the chunked prefill conv's token loop, "
            "their inputs loaded before the first store">,
+    Option<"scanTokensPerStep", "scan-tokens-per-step", "int64_t",
+           /*default=*/"1",
+           "Tokens per iteration of the chunked prefill scan's token loops, "
+           "their loads issued before their arithmetic">,
     Option<"fastMath", "fast-math", "bool", /*default=*/"false",
            "Mark the lowering's float arithmetic `contract` (mul + add may "
            "become one FMA) and the exponentials and divisions of silu and "
