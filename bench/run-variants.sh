@@ -2,7 +2,8 @@
 # On the GPU machine, from the bundle of scripts/bench-variants.sh: each
 # variant with the cases it affects; per case a line with the launched call's
 # median us and one with the graph replay's median us and roofline. Variant
-# names start with su (state update), cv (conv) or sc (scan).
+# names start with su (state update), cv (conv), sc (scan) or br (the whole
+# branch, built from branch_jamba).
 cd "$(dirname "$0")"
 for v in variants/*; do
   name=$(basename $v)
@@ -10,7 +11,8 @@ for v in variants/*; do
     su*) cases="--case D1 --case D2 --case D2-f32" ;;
     cv*) cases="--case D3 --case P3" ;;
     sc*) cases="--case P1 --case P2" ;;
+    br*) cases="--case L-pre --case L-mix --case L-dec" ;;
   esac
   bin/hssm-bench --artifacts $v $cases --graph > /tmp/v.log 2>&1 || { echo "$name FAILED"; tail -5 /tmp/v.log; }
-  grep -E '^(D|P)[0-9A-Za-z-]*(/g)? ' /tmp/v.log | awk -v n=$name '{for(i=1;i<=NF;i++) if($i=="|") r=$(i-1); printf "%-14s %-10s %10s %8s\n", n, $1, $2, r}'
+  grep -E '^(D|P|L)[0-9A-Za-z-]*(/g)? ' /tmp/v.log | awk -v n=$name '{for(i=1;i<=NF;i++) if($i=="|") r=$(i-1); printf "%-14s %-10s %10s %8s\n", n, $1, $2, r}'
 done

@@ -98,7 +98,7 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
   Option<int64_t> scanTokensPerStep{
       *this, "scan-tokens-per-step",
       llvm::cl::desc("Tokens per iteration of the chunked scan's token loops"),
-      llvm::cl::init(2)};
+      llvm::cl::init(1)};
   Option<bool> fastMath{
       *this, "fast-math",
       llvm::cl::desc("FMA contraction, approximate exp/division in silu and "
