@@ -2,11 +2,14 @@
 """Bar chart of roofline per case from one or more hssm-bench JSON files.
 
     python3 bench/plot.py RUN.json [RUN2.json ...] -o roofline.png [--labels A,B]
+                          [--graph]
 
 Each file is one run (one bar per case); runs sit side by side. roofline =
 lower bound / measured median (1.0 is the physical limit); the y axis is
 logarithmic because the naive kernels sit orders of magnitude below it.
-Cases that failed or were not timed are marked instead of drawn.
+Cases that failed or were not timed are marked instead of drawn. With
+--graph the bars are the CUDA graph replays' roofline (hssm-bench --graph),
+where a run has them, else the launched call's.
 """
 import argparse
 import json
@@ -25,9 +28,14 @@ def main():
     ap.add_argument("runs", nargs="+", help="hssm-bench --json files")
     ap.add_argument("-o", "--output", default="roofline.png")
     ap.add_argument("--labels", help="comma-separated labels, one per file")
-    ap.add_argument("--title", default="hssm-bench: roofline per case "
-                    "(lower bound / measured median)")
+    ap.add_argument("--graph", action="store_true",
+                    help="plot graph_roofline (CUDA graph replays) where present")
+    ap.add_argument("--title", default=None)
     args = ap.parse_args()
+    if args.title is None:
+        args.title = ("hssm-bench: roofline per case (lower bound / measured "
+                      "median" + (", CUDA graph replays" if args.graph else "")
+                      + ")")
 
     runs = []
     for path in args.runs:
@@ -53,6 +61,8 @@ def main():
             if c is None:
                 continue
             r = c.get("roofline")
+            if args.graph and c.get("graph_roofline"):
+                r = c["graph_roofline"]
             if c.get("status") != "ok" or not r:
                 ax.text(x, 1.0, c.get("status", "?"), rotation=90, ha="center",
                         va="top", fontsize=7, color="red")
