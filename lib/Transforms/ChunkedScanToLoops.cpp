@@ -129,23 +129,27 @@ struct ChunkedScanToLoops : OpRewritePattern<SelectiveScanOp> {
             Value h = loadInitialState(b, loc, ops, info, dIdx, z);
             Value len = arith::SubIOp::create(b, loc, info.end, info.begin);
             Value count = arith::CeilDivUIOp::create(b, loc, len, chunkLen);
-            auto loop = scf::ForOp::create(
-                b, loc, z, count, constIndex(b, loc, 1), ValueRange{h},
-                [&](OpBuilder &b, Location loc, Value c, ValueRange carried) {
-                  VectorType vt = ops.vecType(b);
-                  Value a = vector::LoadOp::create(
-                      b, loc, vt, decays, ValueRange{r, c, dIdx, z});
-                  Value local = vector::LoadOp::create(
-                      b, loc, vt, states, ValueRange{r, c, dIdx, z});
+            // Chunks in steps of carryChunksPerStep: their carries are
+            // loaded before the step's first store, so the walk is not one
+            // memory round trip per chunk.
+            VectorType vt = ops.vecType(b);
+            SmallVector<Value> last = steppedTokenLoop(
+                b, loc, z, count, carryChunksPerStep, ValueRange{h},
+                [&](OpBuilder &b, Location loc, Value c) -> SmallVector<Value> {
+                  return {vector::LoadOp::create(b, loc, vt, decays,
+                                                 ValueRange{r, c, dIdx, z}),
+                          vector::LoadOp::create(b, loc, vt, states,
+                                                 ValueRange{r, c, dIdx, z})};
+                },
+                [&](OpBuilder &b, Location loc, Value c, ValueRange in,
+                    ValueRange carried) -> SmallVector<Value> {
                   vector::StoreOp::create(b, loc, carried[0], states,
                                           ValueRange{r, c, dIdx, z});
-                  Value next = arith::AddFOp::create(
-                      b, loc, arith::MulFOp::create(b, loc, a, carried[0]),
-                      local);
-                  scf::YieldOp::create(b, loc, next);
+                  return {arith::AddFOp::create(
+                      b, loc, arith::MulFOp::create(b, loc, in[0], carried[0]),
+                      in[1])};
                 });
-            storeFinalState(b, loc, ops, loop.getResult(0), info.dstSlot, dIdx,
-                            z);
+            storeFinalState(b, loc, ops, last[0], info.dstSlot, dIdx, z);
             scf::YieldOp::create(b, loc);
           });
         });
@@ -231,6 +235,8 @@ private:
   int64_t chunk;
   bool deviceAlloc, channelMajor;
   int64_t tokensPerStep;
+  /// The carry pass's chunks per step (see steppedTokenLoop).
+  static constexpr int64_t carryChunksPerStep = 4;
 };
 
 } // namespace
