@@ -5,6 +5,8 @@
 # names start with su (state update), cv (conv), sc (scan) or br (the whole
 # branch, built from branch_jamba).
 cd "$(dirname "$0")"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 for v in variants/*; do
   name=$(basename $v)
   case $name in
@@ -13,6 +15,6 @@ for v in variants/*; do
     sc*) cases="--case P1 --case P2" ;;
     br*) cases="--case L-pre --case L-mix --case L-dec" ;;
   esac
-  bin/hssm-bench --artifacts $v $cases --graph > /tmp/v.log 2>&1 || { echo "$name FAILED"; tail -5 /tmp/v.log; }
-  grep -E '^(D|P|L)[0-9A-Za-z-]*(/g)? ' /tmp/v.log | awk -v n=$name '{for(i=1;i<=NF;i++) if($i=="|") r=$(i-1); printf "%-14s %-10s %10s %8s\n", n, $1, $2, r}'
+  bin/hssm-bench --artifacts $v $cases --graph > "$log" 2>&1 || { echo "$name FAILED"; tail -5 "$log"; }
+  grep -E '^(D|P|L)[0-9A-Za-z-]*(/g)? ' "$log" | awk -v n=$name '{for(i=1;i<=NF;i++) if($i=="|") r=$(i-1); printf "%-14s %-10s %10s %8s\n", n, $1, $2, r}'
 done
