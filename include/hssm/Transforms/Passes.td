@@ -38,6 +38,17 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
     `scf.for` over each row's tokens that reads its bounds and slots from the
     batch buffers. The same loops run on the CPU and, mapped to blocks and
     threads, on the GPU. Arithmetic is fp32 whatever the storage type.
+
+    The options shape the loops for the GPU without changing what they
+    compute: groups of adjacent channels moved as vectors (`conv-channels`,
+    `decode-conv-channels`), groups of decode rows per iteration of the
+    straight-line state update (`decode-scan-rows`), prefill convs and scans
+    cut into chunks run in parallel (`conv-chunk`, `scan-chunk`), token
+    loops that load several tokens before computing (`*-tokens-per-step`),
+    the loop dimensions' order (`channel-major`), and FMA contraction with
+    approximate exp/division in silu and softplus (`fast-math`).
+    `hssm-lower-to-nvvm` picks the values `bench/results/r7/variants.txt`
+    measured best.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
