@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -1040,3 +1041,20 @@ TEST(LongCheck, GraphPathWithStoredStates) {
 }
 
 } // namespace
+
+// The GPU long check's tolerance: each intermediate rounded to the
+// activation type adds one unit roundoff of it, relative and scaled; f32
+// activations round nothing.
+TEST(Tolerance, RoundedIntermediatesAddOneUnitRoundoffEach) {
+  harness::Tolerance base =
+      harness::toleranceFor(DType::BF16, DType::F32, DType::F32);
+  harness::Tolerance t =
+      harness::withRoundedIntermediates(base, DType::BF16, 3);
+  EXPECT_DOUBLE_EQ(t.rtol, base.rtol + 3 * std::ldexp(1.0, -8));
+  EXPECT_DOUBLE_EQ(t.atolScale, base.atolScale + 3 * std::ldexp(1.0, -8));
+  EXPECT_DOUBLE_EQ(t.atol, base.atol);
+  harness::Tolerance f32 = harness::withRoundedIntermediates(
+      harness::toleranceFor(DType::F32, DType::F32, DType::F32), DType::F32, 3);
+  EXPECT_DOUBLE_EQ(f32.rtol, 1e-4);
+  EXPECT_DOUBLE_EQ(f32.atolScale, 0.0);
+}
