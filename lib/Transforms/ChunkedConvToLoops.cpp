@@ -39,10 +39,8 @@ struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
     Value x = op.getX(), weight = op.getWeight(), bias = op.getBias();
     Value state = op.getConvState(), out = op.getOut();
     Value zero = constIndex(b, loc, 0);
-    Value chunkLen = constIndex(b, loc, chunk);
-    Value maxChunks = arith::CeilDivUIOp::create(
-        b, loc, dimValue(b, loc, x, 0), chunkLen);
-    Value flat = arith::MulIOp::create(b, loc, batch->numPrefills, maxChunks);
+    PrefillChunks chunks =
+        PrefillChunks::make(b, loc, *batch, x, chunk);
     int64_t lanes = channelsPerIteration(
         op.getWeight().getType().getDimSize(0), channelsWanted);
     Value groups =
@@ -88,20 +86,14 @@ struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
 
     // 1. Outputs, chunk by chunk.
     forRowsAndChannels(
-        b, loc, zero, flat, groups, channelMajor,
+        b, loc, zero, chunks.count, groups, channelMajor,
         [&](OpBuilder &b, Location loc, Value rc, Value g) {
           Channels d = group(b, loc, g);
-          Value r = arith::DivUIOp::create(b, loc, rc, maxChunks);
-          Value c = arith::RemUIOp::create(b, loc, rc, maxChunks);
-          Value row = arith::AddIOp::create(b, loc, batch->numDecodes, r);
-          RowInfo info = loadRow(b, loc, *batch, row, op.getPadSlotId(), false);
-          Value t0 = arith::AddIOp::create(
-              b, loc, info.begin, arith::MulIOp::create(b, loc, c, chunkLen));
-          Value t1 = arith::MinUIOp::create(
-              b, loc, arith::AddIOp::create(b, loc, t0, chunkLen), info.end);
-          Value live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                             t0, info.end);
-          scf::IfOp::create(b, loc, live, [&](OpBuilder &b, Location loc) {
+          PrefillChunks::Chunk ch =
+              chunks.at(b, loc, *batch, rc, op.getPadSlotId());
+          const RowInfo &info = ch.info;
+          Value t0 = ch.t0, t1 = ch.t1;
+          scf::IfOp::create(b, loc, ch.live, [&](OpBuilder &b, Location loc) {
             scf::IfOp::create(
                 b, loc, info.isPad,
                 [&](OpBuilder &b, Location loc) {

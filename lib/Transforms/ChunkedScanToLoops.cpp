@@ -45,44 +45,28 @@ struct ChunkedScanToLoops : OpRewritePattern<SelectiveScanOp> {
     ScanOperands ops = ScanOperands::of(op);
     OpBuilder &b = rewriter;
     Value zero = constIndex(b, loc, 0);
-    Value chunkLen = constIndex(b, loc, chunk);
-    Value tokens = dimValue(b, loc, ops.u, 0);
-    Value maxChunks = arith::CeilDivUIOp::create(b, loc, tokens, chunkLen);
+    PrefillChunks chunks =
+        PrefillChunks::make(b, loc, *batch, ops.u, chunk);
     Value rows = batch->numPrefills;
     Value channels = dimValue(b, loc, ops.a, 0);
-    Value flat = arith::MulIOp::create(b, loc, rows, maxChunks);
 
     int64_t d = cast<MemRefType>(ops.a.getType()).getDimSize(0);
     auto carryType =
         MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic, d, ops.n},
                         b.getF32Type());
-    SmallVector<Value> sizes = {rows, maxChunks};
+    SmallVector<Value> sizes = {rows, chunks.maxChunks};
     if (ShapedType::isDynamic(d))
       sizes.push_back(channels);
     Value decays = allocate(b, loc, carryType, sizes);
     Value states = allocate(b, loc, carryType, sizes);
 
-    // (rc, d) -> prefill row r, chunk c, its batch row, tokens [t0, t1).
     auto chunkOf = [&](OpBuilder &b, Location loc, Value rc) {
-      struct Chunk {
-        Value r, c, t0, t1, live;
-        RowInfo info;
-      } ch;
-      ch.r = arith::DivUIOp::create(b, loc, rc, maxChunks);
-      ch.c = arith::RemUIOp::create(b, loc, rc, maxChunks);
-      Value row = arith::AddIOp::create(b, loc, batch->numDecodes, ch.r);
-      ch.info = loadRow(b, loc, *batch, row, op.getPadSlotId(), false);
-      ch.t0 = arith::AddIOp::create(
-          b, loc, ch.info.begin, arith::MulIOp::create(b, loc, ch.c, chunkLen));
-      ch.t1 = arith::MinUIOp::create(
-          b, loc, arith::AddIOp::create(b, loc, ch.t0, chunkLen), ch.info.end);
-      ch.live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                      ch.t0, ch.info.end);
-      return ch;
+      return chunks.at(b, loc, *batch, rc, op.getPadSlotId());
     };
     auto forChunks = [&](function_ref<void(OpBuilder &, Location, Value,
                                            Value)> body) {
-      forRowsAndChannels(b, loc, zero, flat, channels, channelMajor, body);
+      forRowsAndChannels(b, loc, zero, chunks.count, channels, channelMajor,
+                         body);
     };
 
     // 1. Each chunk from a zero state: its decay product and final state.
@@ -128,7 +112,7 @@ struct ChunkedScanToLoops : OpRewritePattern<SelectiveScanOp> {
             Value z = constIndex(b, loc, 0);
             Value h = loadInitialState(b, loc, ops, info, dIdx, z);
             Value len = arith::SubIOp::create(b, loc, info.end, info.begin);
-            Value count = arith::CeilDivUIOp::create(b, loc, len, chunkLen);
+            Value count = arith::CeilDivUIOp::create(b, loc, len, chunks.chunkLen);
             // Chunks in steps of carryChunksPerStep: their carries are
             // loaded before the step's first store, so the walk is not one
             // memory round trip per chunk.

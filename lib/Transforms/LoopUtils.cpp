@@ -11,12 +11,28 @@
 using namespace mlir;
 using namespace mlir::hssm;
 
+Value mlir::hssm::toF32(OpBuilder &b, Location loc, Value v) {
+  Type f32 = b.getF32Type();
+  if (auto vec = dyn_cast<VectorType>(v.getType())) {
+    if (vec.getElementType().isF32())
+      return v;
+    return arith::ExtFOp::create(b, loc, VectorType::get(vec.getShape(), f32),
+                                 v);
+  }
+  return v.getType().isF32() ? v : arith::ExtFOp::create(b, loc, f32, v);
+}
+
 Value mlir::hssm::loadF32(OpBuilder &b, Location loc, Value memref,
                           ValueRange indices) {
-  Value v = memref::LoadOp::create(b, loc, memref, indices);
-  if (v.getType().isF32())
-    return v;
-  return arith::ExtFOp::create(b, loc, b.getF32Type(), v);
+  return toF32(b, loc, memref::LoadOp::create(b, loc, memref, indices));
+}
+
+Value mlir::hssm::loadVector(OpBuilder &b, Location loc, Value memref,
+                             ValueRange indices, int64_t n) {
+  Type elem = cast<MemRefType>(memref.getType()).getElementType();
+  return vector::LoadOp::create(b, loc, VectorType::get({n}, elem), memref,
+                                indices, /*nontemporal=*/false,
+                                vectorAlignment(memref, n));
 }
 
 void mlir::hssm::storeF32(OpBuilder &b, Location loc, Value value,
@@ -104,13 +120,7 @@ Value mlir::hssm::loadChannels(OpBuilder &b, Location loc, Value memref,
   indices.push_back(ch.d0);
   if (ch.k == 1)
     return loadF32(b, loc, memref, indices);
-  Type elem = cast<MemRefType>(memref.getType()).getElementType();
-  Value v = vector::LoadOp::create(b, loc, VectorType::get({ch.k}, elem),
-                                   memref, indices, /*nontemporal=*/false,
-                                   vectorAlignment(memref, ch.k));
-  if (elem.isF32())
-    return v;
-  return arith::ExtFOp::create(b, loc, ch.type(b), v);
+  return toF32(b, loc, loadVector(b, loc, memref, indices, ch.k));
 }
 
 void mlir::hssm::storeChannels(OpBuilder &b, Location loc, Value value,
@@ -242,12 +252,7 @@ RowInfo mlir::hssm::loadRow(OpBuilder &b, Location loc,
 
 void mlir::hssm::zeroColumn(OpBuilder &b, Location loc, Value memref,
                             Value begin, Value end, Value col) {
-  Value zero = constF32(b, loc, 0.0f);
-  scf::ForOp::create(b, loc, begin, end, constIndex(b, loc, 1), ValueRange{},
-                     [&](OpBuilder &b, Location loc, Value t, ValueRange) {
-                       storeF32(b, loc, zero, memref, {t, col});
-                       scf::YieldOp::create(b, loc);
-                     });
+  zeroColumns(b, loc, memref, begin, end, Channels{col, 1});
 }
 
 void mlir::hssm::zeroColumns(OpBuilder &b, Location loc, Value memref,
@@ -258,6 +263,34 @@ void mlir::hssm::zeroColumns(OpBuilder &b, Location loc, Value memref,
                        storeChannels(b, loc, zero, memref, {t}, ch);
                        scf::YieldOp::create(b, loc);
                      });
+}
+
+PrefillChunks PrefillChunks::make(OpBuilder &b, Location loc,
+                                  const BatchValues &batch, Value tokenMajor,
+                                  int64_t chunk) {
+  PrefillChunks p;
+  p.chunkLen = constIndex(b, loc, chunk);
+  p.maxChunks = arith::CeilDivUIOp::create(
+      b, loc, dimValue(b, loc, tokenMajor, 0), p.chunkLen);
+  p.count = arith::MulIOp::create(b, loc, batch.numPrefills, p.maxChunks);
+  return p;
+}
+
+PrefillChunks::Chunk PrefillChunks::at(OpBuilder &b, Location loc,
+                                       const BatchValues &batch, Value rc,
+                                       int64_t padSlotId) const {
+  Chunk ch;
+  ch.r = arith::DivUIOp::create(b, loc, rc, maxChunks);
+  ch.c = arith::RemUIOp::create(b, loc, rc, maxChunks);
+  Value row = arith::AddIOp::create(b, loc, batch.numDecodes, ch.r);
+  ch.info = loadRow(b, loc, batch, row, padSlotId, /*alwaysRead=*/false);
+  ch.t0 = arith::AddIOp::create(
+      b, loc, ch.info.begin, arith::MulIOp::create(b, loc, ch.c, chunkLen));
+  ch.t1 = arith::MinUIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, ch.t0, chunkLen), ch.info.end);
+  ch.live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, ch.t0,
+                                  ch.info.end);
+  return ch;
 }
 
 ConvTaps ConvTaps::load(OpBuilder &b, Location loc, Value weight, Value bias,
@@ -280,16 +313,9 @@ ConvTaps ConvTaps::load(OpBuilder &b, Location loc, Value weight, Value bias,
   // Each channel's W taps are contiguous: one vector load per channel, then
   // lane j of tap k is element k of channel j's row.
   SmallVector<Value> rows;
-  for (int64_t j = 0; j < ch.k; ++j) {
-    Value row = vector::LoadOp::create(
-        b, loc, VectorType::get({width}, type.getElementType()), weight,
-        ValueRange{ch.at(b, loc, j), zero}, /*nontemporal=*/false,
-        vectorAlignment(weight, width));
-    if (!type.getElementType().isF32())
-      row = arith::ExtFOp::create(
-          b, loc, VectorType::get({width}, b.getF32Type()), row);
-    rows.push_back(row);
-  }
+  for (int64_t j = 0; j < ch.k; ++j)
+    rows.push_back(toF32(
+        b, loc, loadVector(b, loc, weight, {ch.at(b, loc, j), zero}, width)));
   for (int64_t k = 0; k < width; ++k) {
     SmallVector<Value> lanes;
     for (Value row : rows)

@@ -15,8 +15,14 @@
 
 namespace mlir::hssm {
 
+/// A scalar or vector in a storage type, widened to f32 (as it is if f32).
+Value toF32(OpBuilder &b, Location loc, Value v);
 /// Loads memref[indices] and widens it to f32.
 Value loadF32(OpBuilder &b, Location loc, Value memref, ValueRange indices);
+/// The `n` elements along the last dimension from `indices`, in the storage
+/// type, as one vector access aligned by vectorAlignment.
+Value loadVector(OpBuilder &b, Location loc, Value memref, ValueRange indices,
+                 int64_t n);
 /// Rounds the f32 `value` to the memref's element type and stores it.
 void storeF32(OpBuilder &b, Location loc, Value value, Value memref,
               ValueRange indices);
@@ -96,6 +102,25 @@ struct RowInfo {
 /// Reads the row's metadata. `alwaysRead` is set for decode rows.
 RowInfo loadRow(OpBuilder &b, Location loc, const BatchValues &batch,
                 Value row, int64_t padSlotId, bool alwaysRead);
+
+/// Prefill rows cut into chunks of `chunk` tokens and flattened: index rc
+/// in [0, count) is chunk rc % maxChunks of prefill row rc / maxChunks
+/// (maxChunks = ceil(T / chunk), enough for any row; T is dimension 0 of
+/// `tokenMajor`, a [T, ...] operand).
+struct PrefillChunks {
+  Value chunkLen, maxChunks, count;
+  /// One chunk: prefill row r, chunk c, the row's metadata, its tokens
+  /// [t0, t1), and whether it has any (`live`).
+  struct Chunk {
+    Value r, c, t0, t1, live;
+    RowInfo info;
+  };
+  static PrefillChunks make(OpBuilder &b, Location loc,
+                            const BatchValues &batch, Value tokenMajor,
+                            int64_t chunk);
+  Chunk at(OpBuilder &b, Location loc, const BatchValues &batch,
+           Value rc, int64_t padSlotId) const;
+};
 
 /// A channel group's conv taps and bias (zero without one), as fp32: tap k
 /// holds weight[d0 + j, k] in lane j.

@@ -12,14 +12,7 @@ using namespace mlir::hssm;
 
 Value mlir::hssm::loadVecF32(OpBuilder &b, Location loc, Value memref,
                              ValueRange indices, int64_t n) {
-  Type elem = cast<MemRefType>(memref.getType()).getElementType();
-  Value v = vector::LoadOp::create(b, loc, VectorType::get({n}, elem), memref,
-                                   indices, /*nontemporal=*/false,
-                                   vectorAlignment(memref, n));
-  if (elem.isF32())
-    return v;
-  return arith::ExtFOp::create(b, loc, VectorType::get({n}, b.getF32Type()),
-                               v);
+  return toF32(b, loc, loadVector(b, loc, memref, indices, n));
 }
 
 ScanRow ScanRow::load(OpBuilder &b, Location loc, const ScanOperands &ops,
@@ -39,22 +32,10 @@ ScanRow ScanRow::load(OpBuilder &b, Location loc, const ScanOperands &ops,
   return row;
 }
 
-/// f32 of a scalar or vector in a storage type.
-static Value widen(OpBuilder &b, Location loc, Value v) {
-  Type f32 = b.getF32Type();
-  if (auto vec = dyn_cast<VectorType>(v.getType())) {
-    if (vec.getElementType().isF32())
-      return v;
-    return arith::ExtFOp::create(b, loc, VectorType::get(vec.getShape(), f32),
-                                 v);
-  }
-  return v.getType().isF32() ? v : arith::ExtFOp::create(b, loc, f32, v);
-}
-
 /// dt from delta's stored value: (+ bias), softplus'd when asked.
 static Value deltaFrom(OpBuilder &b, Location loc, const ScanOperands &ops,
                        const ScanRow &row, Value raw) {
-  Value dt = widen(b, loc, raw);
+  Value dt = toF32(b, loc, raw);
   if (row.deltaBias)
     dt = arith::AddFOp::create(b, loc, dt, row.deltaBias);
   if (ops.softplus)
@@ -62,23 +43,12 @@ static Value deltaFrom(OpBuilder &b, Location loc, const ScanOperands &ops,
   return dt;
 }
 
-Value mlir::hssm::tokenDelta(OpBuilder &b, Location loc,
-                             const ScanOperands &ops, const ScanRow &row,
-                             Value t, Value d) {
-  return deltaFrom(b, loc, ops, row,
-                   memref::LoadOp::create(b, loc, ops.delta, ValueRange{t, d}));
-}
-
 /// Input `i` of token t, channel d (the order of loadTokenInputs).
 static Value loadTokenInput(OpBuilder &b, Location loc,
                             const ScanOperands &ops, Value t, Value d,
                             unsigned i) {
-  auto row = [&](Value memref) -> Value {
-    Type elem = cast<MemRefType>(memref.getType()).getElementType();
-    return vector::LoadOp::create(
-        b, loc, VectorType::get({ops.n}, elem), memref,
-        ValueRange{t, constIndex(b, loc, 0)}, /*nontemporal=*/false,
-        vectorAlignment(memref, ops.n));
+  auto row = [&](Value memref) {
+    return loadVector(b, loc, memref, {t, constIndex(b, loc, 0)}, ops.n);
   };
   switch (i) {
   case 0: return memref::LoadOp::create(b, loc, ops.delta, ValueRange{t, d});
@@ -129,9 +99,9 @@ Value mlir::hssm::scanTokenWith(OpBuilder &b, Location loc,
   Value dt = deltaFrom(b, loc, ops, row, input(0));
   if (dtOut)
     *dtOut = dt;
-  Value u = widen(b, loc, input(1));
+  Value u = toF32(b, loc, input(1));
   Value dtu = arith::MulFOp::create(b, loc, dt, u);
-  Value bRow = widen(b, loc, input(2));
+  Value bRow = toF32(b, loc, input(2));
   // h = exp2(dt * A log2(e)) * h + dt * B * u
   Value dtScaled = row.log2eOnDt
                        ? arith::MulFOp::create(
@@ -149,14 +119,14 @@ Value mlir::hssm::scanTokenWith(OpBuilder &b, Location loc,
                             bRow));
   if (!writeOutput)
     return next;
-  Value cRow = widen(b, loc, input(3));
+  Value cRow = toF32(b, loc, input(3));
   Value ch = vector::ReductionOp::create(
       b, loc, vector::CombiningKind::ADD,
       arith::MulFOp::create(b, loc, cRow, next));
   Value y = arith::AddFOp::create(b, loc, ch,
                                   arith::MulFOp::create(b, loc, row.skip, u));
   if (ops.z)
-    y = arith::MulFOp::create(b, loc, y, silu(b, loc, widen(b, loc, input(4))));
+    y = arith::MulFOp::create(b, loc, y, silu(b, loc, toF32(b, loc, input(4))));
   if (yOut)
     *yOut = y;
   else

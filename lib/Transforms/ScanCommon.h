@@ -57,10 +57,6 @@ struct ScanRow {
 Value loadVecF32(OpBuilder &b, Location loc, Value memref, ValueRange indices,
                  int64_t n);
 
-/// dt of token t, channel d: delta (+ bias), softplus'd when asked.
-Value tokenDelta(OpBuilder &b, Location loc, const ScanOperands &ops,
-                 const ScanRow &row, Value t, Value d);
-
 /// What token t of channel d reads, in the storage types: delta, u, the B
 /// row, and with `forOutput` the C row and z (when there is one).
 SmallVector<Value> loadTokenInputs(OpBuilder &b, Location loc,
