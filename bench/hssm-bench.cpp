@@ -706,6 +706,19 @@ double callOnce(const Invoker &inv, const std::vector<Arg> &args,
   return us;
 }
 
+/// The check run of a case: `out` poisoned first (an element the kernel
+/// skips shows), one timed call with run 0's arguments (r.checkRunUs), and
+/// `count` outputs of type `type` read back.
+std::vector<float> checkRun(Result &r, const Invoker &inv,
+                            const std::vector<Arg> &args, const Dev &out,
+                            DType type, size_t count) {
+  poison(out, type);
+  std::printf("[bench] %s: check run\n", r.name.c_str());
+  std::fflush(stdout);
+  r.checkRunUs = callOnce(inv, args, r.name.c_str());
+  return downloadFloats(out, type, count);
+}
+
 /// Warm-up and timed runs; run i uses args(i) (run 0 was the check).
 void timeRuns(Result &r, const Invoker &inv,
               const std::function<std::vector<Arg>(int)> &args, int maxRuns) {
@@ -983,11 +996,7 @@ Result runScan(const ScanCase &c) {
   std::vector<std::vector<float>> before;
   for (int64_t row : rows)
     before.push_back(pool.read(sets[0][row], 0, pool.slotElems()));
-  poison(y.dev, bf);
-  std::printf("[bench] %s: check run\n", c.name.c_str());
-  std::fflush(stdout);
-  r.checkRunUs = callOnce(inv, args(0), c.name.c_str());
-  std::vector<float> yGot = downloadFloats(y.dev, bf, size_t(T * d));
+  std::vector<float> yGot = checkRun(r, inv, args(0), y.dev, bf, size_t(T * d));
   std::vector<float> gotY, gotS;
   std::vector<double> wantY, wantS;
   for (size_t ri = 0; ri < rows.size(); ++ri) {
@@ -1092,11 +1101,7 @@ Result runConv(const ConvCase &c) {
   std::vector<std::vector<float>> before;
   for (int64_t row = 0; row < reqs; ++row)
     before.push_back(pool.read(sets[0][row], 0, pool.slotElems()));
-  poison(out.dev, bf);
-  std::printf("[bench] %s: check run\n", c.name.c_str());
-  std::fflush(stdout);
-  r.checkRunUs = callOnce(inv, args(0), c.name.c_str());
-  std::vector<float> got = downloadFloats(out.dev, bf, size_t(T * d));
+  std::vector<float> got = checkRun(r, inv, args(0), out.dev, bf, size_t(T * d));
   std::vector<float> gotY, gotS;
   std::vector<double> wantY, wantS;
   for (int64_t row = 0; row < reqs; ++row) {
@@ -1329,11 +1334,8 @@ Result runBranch(const BranchCase &bc) {
     k.conv = m.conv.read(slot, 0, m.conv.slotElems());
     k.ssm = m.ssm.read(slot, 0, m.ssm.slotElems());
   }
-  poison(out.dev, bf);
-  std::printf("[bench] %s: check run\n", bc.name.c_str());
-  std::fflush(stdout);
-  r.checkRunUs = callOnce(inv, args(0), bc.name.c_str());
-  std::vector<float> got = downloadFloats(out.dev, bf, size_t(T * c.hd));
+  std::vector<float> got =
+      checkRun(r, inv, args(0), out.dev, bf, size_t(T * c.hd));
 
   // The reference, one thread per checked row (each its own one-row batch).
   ref::Sizes rs{c.hd, c.d, c.n, c.r, c.w};

@@ -39,20 +39,6 @@ using hssm::testing::sharedJit;
 /// Tiny sizes: Hd 64, D 128, N 16, R 4, W 4.
 BranchConfig tiny() { return LongCheckOptions().branch; }
 
-AdapterConfig adapterFor(const BranchConfig &c) {
-  AdapterConfig a;
-  a.hiddenSize = c.hd;
-  a.ssmStateSize = c.n;
-  a.convKernelSize = c.w;
-  a.intermediateSize = c.d;
-  a.timeStepRank = c.r;
-  a.modelDType = c.act;
-  a.convStateDType = c.convState;
-  a.ssmStateDType = c.ssmState;
-  a.mode = c.mode;
-  return a;
-}
-
 StateSpec smallSpec(DType conv = DType::F32, DType ssm = DType::F32) {
   StateSpecOptions o;
   o.intermediateSize = 8;
@@ -425,7 +411,7 @@ TEST(HybridSSMAdapter, AnswersTheKvCacheQuestions) {
 TEST(HybridSSMAdapter, BindingsAreChecked) {
   BranchConfig c = tiny();
   std::unique_ptr<HybridSSMAdapter> a;
-  ASSERT_TRUE(HybridSSMAdapter::create(adapterFor(c), a).ok());
+  ASSERT_TRUE(HybridSSMAdapter::create(adapterConfigFor(c), a).ok());
   HostTensor x(c.act, {1, c.hd}), out(c.act, {1, c.hd});
   StepBatch sb;
   ASSERT_TRUE(buildBatch({{1, 1, 0, 1}}, {4, -1}, sb).ok());
@@ -460,7 +446,7 @@ TEST(HybridSSMAdapter, BindingsAreChecked) {
               "the branch was compiled for pad_slot_id = -1, the pool uses 0");
 
   // Tensor parallel: the spec is per rank, but forward needs tp = 1.
-  AdapterConfig tp = adapterFor(c);
+  AdapterConfig tp = adapterConfigFor(c);
   tp.tpSize = 2;
   std::unique_ptr<HybridSSMAdapter> b;
   ASSERT_TRUE(HybridSSMAdapter::create(tp, b).ok());
@@ -483,7 +469,7 @@ TEST(HybridSSMAdapter, ZeroModeAddsNothingAndTouchesNoState) {
   BranchConfig c = tiny();
   c.mode = BranchMode::Zero;
   std::unique_ptr<HybridSSMAdapter> a;
-  ASSERT_TRUE(HybridSSMAdapter::create(adapterFor(c), a).ok());
+  ASSERT_TRUE(HybridSSMAdapter::create(adapterConfigFor(c), a).ok());
   auto pools = makePools(a->getKvCacheSpec(), 1, 4, -1);
   randomizePools(*pools, 3);
   ASSERT_TRUE(a->bindPool(*pools, 0).ok());
@@ -508,7 +494,7 @@ TEST(HybridSSMAdapter, ZeroModeAddsNothingAndTouchesNoState) {
 struct AdapterRun {
   explicit AdapterRun(BranchConfig config, int64_t slots = 8)
       : c(config), model(harness::makeRandomModel(c, 5)) {
-    EXPECT_TRUE(HybridSSMAdapter::create(adapterFor(c), adapter).ok());
+    EXPECT_TRUE(HybridSSMAdapter::create(adapterConfigFor(c), adapter).ok());
     pools = makePools(adapter->getKvCacheSpec(), 1, slots, c.padSlotId);
     for (int64_t s = 0; s < pools->numUsableSlots(); ++s) {
       int32_t slot = 0;
@@ -890,7 +876,7 @@ private:
 TEST(StatePool, AStoreHoldsTheStatesAndItsFailuresLeaveSlotsFree) {
   BranchConfig c = tiny();
   std::unique_ptr<HybridSSMAdapter> a;
-  ASSERT_TRUE(HybridSSMAdapter::create(adapterFor(c), a).ok());
+  ASSERT_TRUE(HybridSSMAdapter::create(adapterConfigFor(c), a).ok());
   const StateSpec &spec = a->getKvCacheSpec();
 
   // Shapes are checked against the spec.

@@ -57,6 +57,20 @@ Status HybridSSMAdapter::create(const AdapterConfig &config,
   return Status::success();
 }
 
+AdapterConfig hssm::serving::adapterConfigFor(const BranchConfig &c) {
+  AdapterConfig a;
+  a.hiddenSize = c.hd;
+  a.ssmStateSize = c.n;
+  a.convKernelSize = c.w;
+  a.intermediateSize = c.d;
+  a.timeStepRank = c.r;
+  a.modelDType = c.act;
+  a.convStateDType = c.convState;
+  a.ssmStateDType = c.ssmState;
+  a.mode = c.mode;
+  return a;
+}
+
 BranchConfig HybridSSMAdapter::branchConfig(int64_t padSlotId) const {
   BranchConfig c;
   c.hd = config.hiddenSize;

@@ -142,16 +142,7 @@ Status Driver::setUp() {
       o.faultEvery < 0 || o.graphBatchSize < 0)
     return Status::error("long check: steps, fault interval and graph size "
                          "must be >= 0, layers and token counts >= 1");
-  AdapterConfig ac;
-  ac.hiddenSize = c.hd;
-  ac.ssmStateSize = c.n;
-  ac.convKernelSize = c.w;
-  ac.intermediateSize = c.d;
-  ac.timeStepRank = c.r;
-  ac.modelDType = c.act;
-  ac.convStateDType = c.convState;
-  ac.ssmStateDType = c.ssmState;
-  ac.mode = c.mode;
+  AdapterConfig ac = adapterConfigFor(c);
   for (int64_t l = 0; l < o.numLayers; ++l) {
     std::unique_ptr<HybridSSMAdapter> a;
     if (Status st = HybridSSMAdapter::create(ac, a); !st)

@@ -44,6 +44,10 @@ struct AdapterConfig {
   BranchMode mode = BranchMode::Mamba1;
 };
 
+/// The adapter config of a layer compiled from `branch` (tp_size 1): the
+/// inverse of HybridSSMAdapter::branchConfig.
+AdapterConfig adapterConfigFor(const BranchConfig &branch);
+
 class HybridSSMAdapter {
 public:
   /// Checks the sizes (those of makeStateSpec, Hd >= 1, R >= 1).
