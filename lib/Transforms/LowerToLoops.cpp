@@ -58,6 +58,9 @@ struct HSSMLowerToLoopsPass
     if (scanChunk > 0)
       populateChunkedScanToLoopsPatterns(patterns, scanChunk, deviceAlloc,
                                          channelMajor, scanTokensPerStep);
+    if (scanLanes > 0)
+      populateLaneScanToLoopsPatterns(patterns, scanLanes,
+                                      laneScanTokensPerStep, channelMajor);
     populateElementwiseToLoopsPatterns(patterns);
     if (!keepLinear)
       populateLinearToLoopsPatterns(patterns);

@@ -78,8 +78,16 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
   std::string target = "chip=" + options.chip + " features=" +
                        options.features +
                        " O=" + std::to_string(unsigned(options.optLevel));
+  // fast-math: libdevice's flush-to-zero paths (exp2 is one MUFU op).
+  std::string ftz = options.fastMath ? "hssm-libdevice-ftz," : "";
   // exp and log become libdevice calls; link it by path so that the PTX does
   // not depend on how the environment names the CUDA toolkit.
+  // The lane scan's shuffles need each channel's lanes in one warp:
+  // consecutive threads, whole warps.
+  int64_t scanLanes = options.scanLanes;
+  if (options.blockSize % 32 != 0 ||
+      (options.blockRows != 1 && !options.channelMajor))
+    scanLanes = 0;
   std::string libdevice =
       options.libdevice.empty() ? findLibdevice() : options.libdevice.getValue();
   if (!libdevice.empty())
@@ -105,16 +113,21 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          " conv-tokens-per-step=" +
          std::to_string(int64_t(options.convTokensPerStep)) +
          " decode-scan-rows=" +
-         std::to_string(int64_t(options.decodeScanRows)) + "},"
+         std::to_string(int64_t(options.decodeScanRows)) +
+         " scan-lanes=" + std::to_string(scanLanes) +
+         " lane-scan-tokens-per-step=" +
+         std::to_string(int64_t(options.laneScanTokensPerStep)) + "},"
          "func.func(convert-linalg-to-parallel-loops,"
          "scf-parallel-loop-tiling{parallel-loop-tile-sizes=" +
          block +
          " no-min-max-bounds=true},gpu-map-parallel-loops,"
          "convert-parallel-loops-to-gpu),"
-         "gpu-kernel-outlining,func.func(gpu-async-region),lower-affine,"
+         "gpu-launch-sink-index-computations,gpu-kernel-outlining,"
+         "func.func(gpu-async-region),lower-affine,"
          "convert-scf-to-cf,nvvm-attach-target{" +
          target +
-         "},gpu.module(convert-gpu-to-nvvm,reconcile-unrealized-casts),"
+         "},gpu.module(convert-gpu-to-nvvm," + ftz +
+         "reconcile-unrealized-casts),"
          "expand-strided-metadata,lower-affine,gpu-to-llvm,convert-to-llvm,"
          "reconcile-unrealized-casts,gpu-module-to-binary{format=isa},"
          "canonicalize,cse";

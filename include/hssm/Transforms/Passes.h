@@ -52,6 +52,12 @@ void populateChunkedScanToLoopsPatterns(RewritePatternSet &patterns,
                                         int64_t chunk, bool deviceAlloc,
                                         bool channelMajor = false,
                                         int64_t tokensPerStep = 1);
+/// selective_scan with each channel's N states split across `lanes`
+/// iterations that the GPU mapping makes lanes of one warp (gpu.shuffle);
+/// one pass over the tokens, `tokensPerStep` of them loaded ahead.
+void populateLaneScanToLoopsPatterns(RewritePatternSet &patterns,
+                                     int64_t lanes, int64_t tokensPerStep,
+                                     bool channelMajor = false);
 void populateLinearToLoopsPatterns(RewritePatternSet &patterns);
 void populateElementwiseToLoopsPatterns(RewritePatternSet &patterns);
 
@@ -99,6 +105,17 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       *this, "scan-tokens-per-step",
       llvm::cl::desc("Tokens per iteration of the chunked scan's token loops"),
       llvm::cl::init(1)};
+  Option<int64_t> scanLanes{
+      *this, "scan-lanes",
+      llvm::cl::desc("Lanes of a warp that share one channel's states in the "
+                     "prefill scan, one pass over the tokens (0: the chunked "
+                     "scan). Needs block-size a multiple of 32 and block-rows "
+                     "1 unless channel-major"),
+      llvm::cl::init(4)};
+  Option<int64_t> laneScanTokensPerStep{
+      *this, "lane-scan-tokens-per-step",
+      llvm::cl::desc("Tokens the lane scan loads ahead per step"),
+      llvm::cl::init(8)};
   Option<bool> fastMath{
       *this, "fast-math",
       llvm::cl::desc("FMA contraction, approximate exp/division in silu and "

@@ -86,6 +86,14 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
            /*default=*/"1",
            "Tokens per iteration of the chunked prefill scan's token loops, "
            "their loads issued before their arithmetic">,
+    Option<"scanLanes", "scan-lanes", "int64_t", /*default=*/"0",
+           "GPU only: split each channel's N states of the prefill scan "
+           "across this many consecutive iterations (lanes of one warp, "
+           "exchanging values with gpu.shuffle) that walk the tokens once; "
+           "used where D * lanes is a multiple of 32 (0: off)">,
+    Option<"laneScanTokensPerStep", "lane-scan-tokens-per-step", "int64_t",
+           /*default=*/"8",
+           "Tokens per step of the lane scan, loaded one step ahead">,
     Option<"fastMath", "fast-math", "bool", /*default=*/"false",
            "Mark the lowering's float arithmetic `contract` (mul + add may "
            "become one FMA) and the exponentials and divisions of silu and "
@@ -122,6 +130,22 @@ def HSSMLinearToCall : Pass<"hssm-linear-to-call", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect"];
+}
+
+def HSSMLibdeviceFtz : Pass<"hssm-libdevice-ftz"> {
+  let summary = "Makes libdevice take its flush-to-zero paths";
+  let description = [{
+    Adds the module flag `nvvm-reflect-ftz = 1` to the operation (a
+    gpu.module) unless it has module flags already. libdevice's exp2f then
+    is one `ex2.approx.ftz.f32` (one MUFU op) instead of the IEEE form,
+    which wraps it in a range test and two rescaling multiplies; the scan's
+    decay exponentials are its bound, so `hssm-lower-to-nvvm` runs this
+    when `fast-math` is set. Only libdevice's results flush (below 2^-126,
+    far under SPEC.md's tolerances). The functions' own f32 denormal mode
+    stays IEEE on purpose: in flush mode the backend turns every bf16 -> f32
+    widening into an F2F on the same pipe as the exponentials, where IEEE
+    mode makes it an integer shift.
+  }];
 }
 
 #endif // HSSM_TRANSFORMS_PASSES

@@ -1,0 +1,115 @@
+// RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=4" | FileCheck %s
+// RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=8" | FileCheck %s --check-prefix=STEP8
+
+// The prefill scan with each channel's 16 states split across 4 lanes of a
+// warp: the parallel loop has D * 4 = 128 iterations, each holding 4
+// states, and walks the row's tokens once, 4 per step, with the next
+// step's loads carried by the loop.
+// CHECK-LABEL: func.func @scan(
+// CHECK-SAME: %[[A:[a-zA-Z0-9_]+]]: memref<32x16xf32>
+// CHECK-SAME: %[[SS:[a-zA-Z0-9_]+]]: memref<?x32x16xbf16>
+// CHECK-SAME: %[[Y:[a-zA-Z0-9_]+]]: memref<?x32xbf16>
+// CHECK-DAG:  %[[C128:.*]] = arith.constant 128 : index
+// CHECK:      scf.parallel (%[[ROW:[a-z0-9_]+]], %[[I:[a-z0-9_]+]]) = (%{{.*}}, %{{.*}}) to (%{{.*}}, %[[C128]])
+// CHECK:        %[[D:.*]] = arith.divui %[[I]], %[[C4:.*]] : index
+// CHECK:        %[[LANE:.*]] = arith.remui %[[I]], %[[C4]] : index
+//   Pad rows: each lane zeros every 4th token.
+// CHECK:        scf.if
+// CHECK:          scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:            memref.store %{{.*}}, %[[Y]][%[[T]], %[[D]]]
+// CHECK:        } else {
+// CHECK:          %[[N0:.*]] = arith.muli %[[LANE]], %{{.*}} : index
+// CHECK:          vector.load %[[A]][%[[D]], %[[N0]]] {{.*}} vector<4xf32>
+// CHECK:          vector.load %[[SS]][%{{.*}}, %[[D]], %[[N0]]] {{.*}} vector<4xbf16>
+// CHECK:          scf.for %{{.*}} step %{{.*}} iter_args({{.*}}) -> (vector<4xf32>, bf16, bf16, bf16, vector<4xbf16>, vector<4xbf16>, vector<4xbf16>, vector<4xbf16>, vector<4xbf16>, vector<4xbf16>, vector<4xbf16>, vector<4xbf16>)
+//   The next step's loads come first.
+// CHECK-COUNT-3:    memref.load
+// CHECK-COUNT-8:    vector.load
+// CHECK-NOT:        math.exp2
+//   The owner's softplus(delta + b_dt), then per token: dt and dt * u from
+//   their owner, the lane's 4 decays, its C . h partial sum.
+// CHECK:            math.log
+// CHECK:            gpu.shuffle idx
+// CHECK:            gpu.shuffle idx
+// CHECK:            math.exp2 %{{.*}} : vector<4xf32>
+// CHECK:            vector.reduction <add>, %{{.*}} : vector<4xf32> into f32
+// CHECK-COUNT-3:    math.exp2 %{{.*}} : vector<4xf32>
+//   The 4 tokens' sums reach their owners in 3 shuffles (2 + 1).
+// CHECK:            gpu.shuffle xor %{{.*}}, %[[C2I:.*]], %{{.*}} : f32
+// CHECK:            gpu.shuffle xor %{{.*}}, %[[C2I]], %{{.*}} : f32
+// CHECK:            gpu.shuffle xor %{{.*}}, %{{.*}}, %{{.*}} : f32
+// CHECK-NOT:        gpu.shuffle
+// CHECK:            math.exp
+// CHECK:            arith.divf
+// CHECK:            scf.if
+// CHECK:              memref.store %{{.*}}, %[[Y]][%{{.*}}, %[[D]]]
+// CHECK:          arith.truncf %{{.*}} : vector<4xf32> to vector<4xbf16>
+// CHECK:          vector.store %{{.*}}, %[[SS]][%{{.*}}, %[[D]], %[[N0]]]
+
+// Eight tokens per step: two groups of 4, each with its own owned loads.
+// STEP8-LABEL: func.func @scan(
+// STEP8:       scf.for {{.*}} -> (vector<4xf32>, bf16, bf16, bf16, bf16, bf16, bf16, vector<4xbf16>
+// STEP8-COUNT-8: math.exp2 %{{.*}} : vector<4xf32>
+// STEP8-NOT:   math.exp2 %{{.*}} : vector<4xf32>
+// STEP8:       scf.yield
+func.func @scan(%qsl: memref<?xi32>, %si: memref<?xi32>, %init: memref<?xi8>,
+                %nd: index, %np: index, %npt: index,
+                %u: memref<?x32xbf16>, %dt: memref<?x32xbf16>,
+                %A: memref<32x16xf32>, %B: memref<?x16xbf16>,
+                %C: memref<?x16xbf16>, %D: memref<32xf32>,
+                %z: memref<?x32xbf16>, %db: memref<32xf32>,
+                %ss: memref<?x32x16xbf16>, %y: memref<?x32xbf16>) {
+  %b = hssm.batch query_start_loc(%qsl : memref<?xi32>)
+      state_indices(%si : memref<?xi32>) has_initial_state(%init : memref<?xi8>)
+      decodes(%nd, %nd) prefills(%np, %npt)
+  hssm.selective_scan u(%u : memref<?x32xbf16>) delta(%dt : memref<?x32xbf16>)
+      A(%A : memref<32x16xf32>) B(%B : memref<?x16xbf16>) C(%C : memref<?x16xbf16>)
+      D(%D : memref<32xf32>) z(%z : memref<?x32xbf16>)
+      delta_bias(%db : memref<32xf32>) state(%ss : memref<?x32x16xbf16>)
+      batch(%b) out(%y : memref<?x32xbf16>) {delta_softplus}
+  return
+}
+
+// -----
+
+// D * lanes = 24 is not whole warps, and N = 2 is fewer states than lanes:
+// both keep the sequential lowering (one iteration per channel, no
+// shuffles).
+// CHECK-LABEL: func.func @not_whole_warps(
+// CHECK-NOT:   gpu.shuffle
+// CHECK:       scf.for {{.*}} -> (vector<16xf32>)
+// CHECK-NOT:   gpu.shuffle
+// CHECK-LABEL: func.func @fewer_states_than_lanes(
+// CHECK-NOT:   gpu.shuffle
+// CHECK:       scf.for {{.*}} -> (vector<2xf32>)
+// CHECK-NOT:   gpu.shuffle
+func.func @not_whole_warps(%qsl: memref<?xi32>, %si: memref<?xi32>, %init: memref<?xi8>,
+                %nd: index, %np: index, %npt: index,
+                %u: memref<?x6xf32>, %dt: memref<?x6xf32>,
+                %A: memref<6x16xf32>, %B: memref<?x16xf32>,
+                %C: memref<?x16xf32>, %D: memref<6xf32>,
+                %ss: memref<?x6x16xf32>, %y: memref<?x6xf32>) {
+  %b = hssm.batch query_start_loc(%qsl : memref<?xi32>)
+      state_indices(%si : memref<?xi32>) has_initial_state(%init : memref<?xi8>)
+      decodes(%nd, %nd) prefills(%np, %npt)
+  hssm.selective_scan u(%u : memref<?x6xf32>) delta(%dt : memref<?x6xf32>)
+      A(%A : memref<6x16xf32>) B(%B : memref<?x16xf32>) C(%C : memref<?x16xf32>)
+      D(%D : memref<6xf32>) state(%ss : memref<?x6x16xf32>) batch(%b)
+      out(%y : memref<?x6xf32>)
+  return
+}
+func.func @fewer_states_than_lanes(%qsl: memref<?xi32>, %si: memref<?xi32>, %init: memref<?xi8>,
+                %nd: index, %np: index, %npt: index,
+                %u: memref<?x32xf32>, %dt: memref<?x32xf32>,
+                %A: memref<32x2xf32>, %B: memref<?x2xf32>,
+                %C: memref<?x2xf32>, %D: memref<32xf32>,
+                %ss: memref<?x32x2xf32>, %y: memref<?x32xf32>) {
+  %b = hssm.batch query_start_loc(%qsl : memref<?xi32>)
+      state_indices(%si : memref<?xi32>) has_initial_state(%init : memref<?xi8>)
+      decodes(%nd, %nd) prefills(%np, %npt)
+  hssm.selective_scan u(%u : memref<?x32xf32>) delta(%dt : memref<?x32xf32>)
+      A(%A : memref<32x2xf32>) B(%B : memref<?x2xf32>) C(%C : memref<?x2xf32>)
+      D(%D : memref<32xf32>) state(%ss : memref<?x32x2xf32>) batch(%b)
+      out(%y : memref<?x32xf32>)
+  return
+}
