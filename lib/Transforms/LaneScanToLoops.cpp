@@ -134,34 +134,48 @@ private:
                        });
   }
 
-  /// The inputs of one step of tokensPerStep tokens from `t0`: per owned
-  /// token (one per group of `lanes`) delta, u and z; per token the lane's
-  /// slices of B and C. Indices past the row clamp to its last token.
-  SmallVector<Value> loadStep(OpBuilder &b, Location loc,
-                              const ScanOperands &ops, const Thread &th,
-                              Value t0, Value last) const {
+  /// What the tokens of the step from `t0` that this lane owns (one per
+  /// group of `lanes`) read: delta, u and z, as stored. With `last`,
+  /// indices past the row clamp to its last token; without, the step is
+  /// inside the row.
+  SmallVector<Value> loadOwned(OpBuilder &b, Location loc,
+                               const ScanOperands &ops, const Thread &th,
+                               Value t0, Value last) const {
     SmallVector<Value> in;
-    int64_t k = statesPerLane(ops);
-    auto clamp = [&](Value t) {
-      return arith::MinUIOp::create(b, loc, t, last).getResult();
-    };
     for (int64_t g = 0; g < groupsPerStep; ++g) {
-      Value t = clamp(arith::AddIOp::create(
-          b, loc, t0,
-          arith::AddIOp::create(b, loc, th.lane,
-                                constIndex(b, loc, g * lanes))));
+      Value t = clamp(b, loc,
+                      arith::AddIOp::create(
+                          b, loc, t0,
+                          arith::AddIOp::create(
+                              b, loc, th.lane, constIndex(b, loc, g * lanes))),
+                      last);
       in.push_back(memref::LoadOp::create(b, loc, ops.delta, ValueRange{t, th.d}));
       in.push_back(memref::LoadOp::create(b, loc, ops.u, ValueRange{t, th.d}));
       if (ops.z)
         in.push_back(memref::LoadOp::create(b, loc, ops.z, ValueRange{t, th.d}));
     }
+    return in;
+  }
+
+  /// The lane's slices of B and C for every token of the step from `t0`
+  /// (clamped as in loadOwned).
+  SmallVector<Value> loadRows(OpBuilder &b, Location loc,
+                              const ScanOperands &ops, const Thread &th,
+                              Value t0, Value last) const {
+    SmallVector<Value> in;
+    int64_t k = statesPerLane(ops);
     for (int64_t j = 0; j < groupsPerStep * lanes; ++j) {
       Value t = clamp(
-          arith::AddIOp::create(b, loc, t0, constIndex(b, loc, j)));
+          b, loc, arith::AddIOp::create(b, loc, t0, constIndex(b, loc, j)),
+          last);
       in.push_back(loadVector(b, loc, ops.bMat, {t, th.n0}, k));
       in.push_back(loadVector(b, loc, ops.cMat, {t, th.n0}, k));
     }
     return in;
+  }
+
+  static Value clamp(OpBuilder &b, Location loc, Value t, Value last) {
+    return last ? arith::MinUIOp::create(b, loc, t, last).getResult() : t;
   }
 
   Value shuffle(OpBuilder &b, Location loc, Value v, Value offset,
@@ -201,37 +215,41 @@ private:
     return partials.front();
   }
 
-  /// The step's tokens from h, given what loadStep read; returns h after
-  /// them and stores the outputs of the owned tokens inside the row.
+  /// The step's tokens from h, given what loadOwned and loadRows read
+  /// (`owned`, `rows`); returns h after
+  /// them and stores the outputs of the owned tokens. With `end`, tokens at
+  /// or past it get dt = u = 0 (h stays as it is) and are not stored;
+  /// without, the step is inside the row.
   Value computeStep(OpBuilder &b, Location loc, const ScanOperands &ops,
                     const ScanRow &row, const Thread &th, Value t0, Value end,
-                    ValueRange in, Value h) const {
+                    ValueRange owned, ValueRange rows, Value h) const {
     VectorType vt = laneVecType(b, ops);
-    int64_t perGroup = ops.z ? 3 : 2;
+    int64_t perGroup = ownedPerGroup(ops);
     Value zeroF = constF32(b, loc, 0.0f);
     for (int64_t g = 0; g < groupsPerStep; ++g) {
-      ValueRange own = in.slice(g * perGroup, perGroup);
+      ValueRange own = owned.slice(g * perGroup, perGroup);
       Value t = arith::AddIOp::create(
           b, loc, t0,
           arith::AddIOp::create(b, loc, th.lane,
                                 constIndex(b, loc, g * lanes)));
-      Value live =
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, t, end);
       // The owned token's dt and u; 0 past the row's end.
       Value dt = toF32(b, loc, own[0]);
       if (row.deltaBias)
         dt = arith::AddFOp::create(b, loc, dt, row.deltaBias);
       if (ops.softplus)
         dt = softplus(b, loc, dt);
-      dt = arith::SelectOp::create(b, loc, live, dt, zeroF);
-      Value u = arith::SelectOp::create(b, loc, live, toF32(b, loc, own[1]),
-                                        zeroF);
+      Value u = toF32(b, loc, own[1]);
+      Value live;
+      if (end) {
+        live =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, t, end);
+        dt = arith::SelectOp::create(b, loc, live, dt, zeroF);
+        u = arith::SelectOp::create(b, loc, live, u, zeroF);
+      }
       Value dtu = arith::MulFOp::create(b, loc, dt, u);
       SmallVector<Value> partials;
       for (int64_t j = 0; j < lanes; ++j) {
-        ValueRange bc = in.slice(groupsPerStep * perGroup +
-                                     2 * (g * lanes + j),
-                                 2);
+        ValueRange bc = rows.slice(2 * (g * lanes + j), 2);
         Value src = arith::AddIOp::create(
             b, loc, th.groupI32,
             arith::ConstantIntOp::create(b, loc, b.getI32Type(), j));
@@ -257,12 +275,46 @@ private:
                                 arith::MulFOp::create(b, loc, row.skip, u));
       if (ops.z)
         y = arith::MulFOp::create(b, loc, y, silu(b, loc, toF32(b, loc, own[2])));
+      if (!live) {
+        storeF32(b, loc, y, ops.out, {t, th.d});
+        continue;
+      }
       scf::IfOp::create(b, loc, live, [&](OpBuilder &b, Location loc) {
         storeF32(b, loc, y, ops.out, {t, th.d});
         scf::YieldOp::create(b, loc);
       });
     }
     return h;
+  }
+
+  /// Steps [from, to) of the row in a loop carrying h and the step's loads
+  /// (loadOwned, then loadRows): each iteration first issues the next
+  /// step's loads, to be in flight while this step computes. With
+  /// `last`/`end` the steps may reach past the row (clamped loads, masked
+  /// tokens); without, every step they touch is inside it.
+  ValueRange emitSteps(OpBuilder &b, Location loc, const ScanOperands &ops,
+                       const ScanRow &row, const Thread &th, Value from,
+                       Value to, Value last, Value end,
+                       ValueRange carried) const {
+    Value step = constIndex(b, loc, groupsPerStep * lanes);
+    size_t ownedSize = groupsPerStep * ownedPerGroup(ops);
+    auto loop = scf::ForOp::create(
+        b, loc, from, to, step, carried,
+        [&](OpBuilder &b, Location loc, Value t0, ValueRange c) {
+          Value next = arith::AddIOp::create(b, loc, t0, step);
+          SmallVector<Value> yield = {Value()};
+          llvm::append_range(yield, loadOwned(b, loc, ops, th, next, last));
+          llvm::append_range(yield, loadRows(b, loc, ops, th, next, last));
+          yield[0] = computeStep(b, loc, ops, row, th, t0, end,
+                                 c.slice(1, ownedSize),
+                                 c.drop_front(1 + ownedSize), c[0]);
+          scf::YieldOp::create(b, loc, yield);
+        });
+    return loop.getResults();
+  }
+
+  int64_t ownedPerGroup(const ScanOperands &ops) const {
+    return ops.z ? 3 : 2;
   }
 
   void emitLiveRow(OpBuilder &b, Location loc, const ScanOperands &ops,
@@ -303,25 +355,31 @@ private:
                                                  constIndex(b, loc, 1));
               Value step = constIndex(b, loc, groupsPerStep * lanes);
               SmallVector<Value> init = {hInit};
+              llvm::append_range(
+                  init, loadOwned(b, loc, ops, th, info.begin, last));
               llvm::append_range(init,
-                                 loadStep(b, loc, ops, th, info.begin, last));
-              auto loop = scf::ForOp::create(
-                  b, loc, info.begin, info.end, step, init,
-                  [&](OpBuilder &b, Location loc, Value t0,
-                      ValueRange carried) {
-                    // The next step's loads go first: they are in flight
-                    // while this step computes.
-                    Value next = arith::AddIOp::create(b, loc, t0, step);
-                    SmallVector<Value> yield = {};
-                    SmallVector<Value> nextIn =
-                        loadStep(b, loc, ops, th, next, last);
-                    yield.push_back(computeStep(b, loc, ops, row, th, t0,
-                                                info.end, carried.drop_front(),
-                                                carried[0]));
-                    llvm::append_range(yield, nextIn);
-                    scf::YieldOp::create(b, loc, yield);
-                  });
-              scf::YieldOp::create(b, loc, loop.getResult(0));
+                                 loadRows(b, loc, ops, th, info.begin, last));
+              // Steps whose next step is inside the row need no clamps or
+              // masks: [begin, mainEnd), mainEnd = begin + (len - S rounded
+              // down to a multiple of S), begin when len < S. The rest, at
+              // most two steps, clamp and mask.
+              Value len = arith::SubIOp::create(b, loc, info.end, info.begin);
+              Value room = arith::SelectOp::create(
+                  b, loc,
+                  arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, len,
+                                        step),
+                  arith::SubIOp::create(b, loc, len, step),
+                  constIndex(b, loc, 0));
+              Value mainEnd = arith::AddIOp::create(
+                  b, loc, info.begin,
+                  arith::MulIOp::create(
+                      b, loc, arith::DivUIOp::create(b, loc, room, step),
+                      step));
+              ValueRange main = emitSteps(b, loc, ops, row, th, info.begin,
+                                          mainEnd, Value(), Value(), init);
+              ValueRange tail = emitSteps(b, loc, ops, row, th, mainEnd,
+                                          info.end, last, info.end, main);
+              scf::YieldOp::create(b, loc, tail.front());
             },
             [&](OpBuilder &b, Location loc) {
               scf::YieldOp::create(b, loc, hInit);

@@ -3,8 +3,10 @@
 
 // The prefill scan with each channel's 16 states split across 4 lanes of a
 // warp: the parallel loop has D * 4 = 128 iterations, each holding 4
-// states, and walks the row's tokens once, 4 per step, with the next
-// step's loads carried by the loop.
+// states, and walks the row's tokens once, 4 per step, each step's loads
+// issued one step ahead (the loop carries them). Steps whose next step is
+// inside the row run in a main loop without clamps or masks; the last one
+// or two in a tail loop that clamps the loads and masks the tokens.
 // CHECK-LABEL: func.func @scan(
 // CHECK-SAME: %[[A:[a-zA-Z0-9_]+]]: memref<32x16xf32>
 // CHECK-SAME: %[[SS:[a-zA-Z0-9_]+]]: memref<?x32x16xbf16>
@@ -21,8 +23,10 @@
 // CHECK:          %[[N0:.*]] = arith.muli %[[LANE]], %{{.*}} : index
 // CHECK:          vector.load %[[A]][%[[D]], %[[N0]]] {{.*}} vector<4xf32>
 // CHECK:          vector.load %[[SS]][%{{.*}}, %[[D]], %[[N0]]] {{.*}} vector<4xbf16>
-// CHECK:          scf.for %{{.*}} step %{{.*}} iter_args({{.*}}) -> (vector<4xf32>, bf16, bf16, bf16, vector<4xbf16>, vector<4xbf16>, vector<4xbf16>, vector<4xbf16>, vector<4xbf16>, vector<4xbf16>, vector<4xbf16>, vector<4xbf16>)
-//   The next step's loads come first.
+//   The main loop: the next step's 3 owned loads and 8 row slices first,
+//   unclamped.
+// CHECK:          %[[MAIN:.*]]:12 = scf.for %{{.*}} to %[[MAINEND:[a-z0-9_]+]] step %{{.*}} iter_args({{.*}}) -> (vector<4xf32>, bf16, bf16, bf16, vector<4xbf16>, vector<4xbf16>, vector<4xbf16>, vector<4xbf16>, vector<4xbf16>, vector<4xbf16>, vector<4xbf16>, vector<4xbf16>)
+// CHECK-NOT:        arith.minui
 // CHECK-COUNT-3:    memref.load
 // CHECK-COUNT-8:    vector.load
 // CHECK-NOT:        math.exp2
@@ -41,6 +45,14 @@
 // CHECK-NOT:        gpu.shuffle
 // CHECK:            math.exp
 // CHECK:            arith.divf
+// CHECK-NOT:        scf.if
+// CHECK:            memref.store %{{.*}}, %[[Y]][%{{.*}}, %[[D]]]
+// CHECK:            scf.yield
+//   The tail loop: the same, its loads clamped to the row's last token and
+//   its stores masked.
+// CHECK:          %[[TAIL:.*]]:12 = scf.for %{{.*}} = %[[MAINEND]] to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[MAIN]]#0,
+// CHECK:            arith.minui
+// CHECK:            gpu.shuffle idx
 // CHECK:            scf.if
 // CHECK:              memref.store %{{.*}}, %[[Y]][%{{.*}}, %[[D]]]
 // CHECK:          arith.truncf %{{.*}} : vector<4xf32> to vector<4xbf16>

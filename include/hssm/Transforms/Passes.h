@@ -115,7 +115,7 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
   Option<int64_t> laneScanTokensPerStep{
       *this, "lane-scan-tokens-per-step",
       llvm::cl::desc("Tokens the lane scan loads ahead per step"),
-      llvm::cl::init(8)};
+      llvm::cl::init(16)};
   Option<bool> fastMath{
       *this, "fast-math",
       llvm::cl::desc("FMA contraction, approximate exp/division in silu and "
