@@ -22,7 +22,9 @@
 // Loads are software-pipelined: the inputs of the next `tokensPerStep`
 // tokens are loaded while the current ones are computed (the loop carries
 // them), because a GPU has few warps of this kernel per SM to hide memory
-// latency with.
+// latency with. The steps whose next step is inside the row run in a main
+// loop without clamps or masks; the last one or two in a tail loop that
+// clamps and masks.
 //
 // GPU only: the iterations of a channel must be lanes of one warp, so the
 // parallel channel dimension (D * lanes) must be a multiple of 32 and map
@@ -38,6 +40,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <cmath>
 
@@ -59,11 +62,12 @@ struct LaneScanToLoops : OpRewritePattern<SelectiveScanOp> {
                                 PatternRewriter &rewriter) const override {
     ScanOperands ops = ScanOperands::of(op);
     int64_t d = cast<MemRefType>(ops.a.getType()).getDimSize(0);
-    if (ShapedType::isDynamic(d) || ops.n % lanes != 0 ||
+    if (!llvm::isPowerOf2_64(lanes) || lanes > kWarpSize ||
+        ShapedType::isDynamic(d) || ops.n % lanes != 0 ||
         (d * lanes) % kWarpSize != 0)
       return rewriter.notifyMatchFailure(
-          op, "needs a static D with D * lanes a multiple of 32, and N a "
-              "multiple of lanes");
+          op, "needs lanes a power of two up to 32, a static D with D * "
+              "lanes a multiple of 32, and N a multiple of lanes");
     Location loc = op.getLoc();
     FailureOr<BatchValues> batch = getBatchValues(op, op.getBatch(), rewriter);
     if (failed(batch))

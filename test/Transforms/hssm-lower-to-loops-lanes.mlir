@@ -1,5 +1,6 @@
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=4" | FileCheck %s
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=8" | FileCheck %s --check-prefix=STEP8
+// RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=3" | FileCheck %s --check-prefix=ODD
 
 // The prefill scan with each channel's 16 states split across 4 lanes of a
 // warp: the parallel loop has D * 4 = 128 iterations, each holding 4
@@ -57,6 +58,13 @@
 // CHECK:              memref.store %{{.*}}, %[[Y]][%{{.*}}, %[[D]]]
 // CHECK:          arith.truncf %{{.*}} : vector<4xf32> to vector<4xbf16>
 // CHECK:          vector.store %{{.*}}, %[[SS]][%{{.*}}, %[[D]], %[[N0]]]
+
+// Lanes that are not a power of two cannot sum by halving: the sequential
+// lowering stays.
+// ODD-LABEL: func.func @scan(
+// ODD-NOT:   gpu.shuffle
+// ODD:       scf.for {{.*}} -> (vector<16xf32>)
+// ODD-NOT:   gpu.shuffle
 
 // Eight tokens per step: two groups of 4, each with its own owned loads.
 // STEP8-LABEL: func.func @scan(
