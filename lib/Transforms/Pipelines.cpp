@@ -80,14 +80,14 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
                        " O=" + std::to_string(unsigned(options.optLevel));
   // fast-math: libdevice's flush-to-zero paths (exp2 is one MUFU op).
   std::string ftz = options.fastMath ? "hssm-libdevice-ftz," : "";
-  // exp and log become libdevice calls; link it by path so that the PTX does
-  // not depend on how the environment names the CUDA toolkit.
   // The lane scan's shuffles need each channel's lanes in one warp:
   // consecutive threads, whole warps.
   int64_t scanLanes = options.scanLanes;
   if (options.blockSize % 32 != 0 ||
       (options.blockRows != 1 && !options.channelMajor))
     scanLanes = 0;
+  // exp and log become libdevice calls; link it by path so that the PTX does
+  // not depend on how the environment names the CUDA toolkit.
   std::string libdevice =
       options.libdevice.empty() ? findLibdevice() : options.libdevice.getValue();
   if (!libdevice.empty())

@@ -88,10 +88,9 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
            "their loads issued before their arithmetic">,
     Option<"scanLanes", "scan-lanes", "int64_t", /*default=*/"0",
            "GPU only: split each channel's N states of the prefill scan "
-           "across this many (a power of two) consecutive iterations (lanes "
-           "of one warp, "
-           "exchanging values with gpu.shuffle) that walk the tokens once; "
-           "used where D * lanes is a multiple of 32 (0: off)">,
+           "across this many (a power of two) consecutive iterations, lanes "
+           "of one warp that exchange values with gpu.shuffle and walk the "
+           "tokens once; used where D * lanes is a multiple of 32 (0: off)">,
     Option<"laneScanTokensPerStep", "lane-scan-tokens-per-step", "int64_t",
            /*default=*/"8",
            "Tokens per step of the lane scan, loaded one step ahead">,
