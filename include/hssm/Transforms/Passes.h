@@ -78,7 +78,8 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       llvm::cl::init("")};
   Option<int64_t> scanChunk{
       *this, "scan-chunk",
-      llvm::cl::desc("Tokens per chunk of the parallel prefill scan"),
+      llvm::cl::desc("Tokens per chunk of the chunked prefill scan (where "
+                     "the lane scan does not apply)"),
       llvm::cl::init(128)};
   Option<int64_t> convChannels{
       *this, "conv-channels",

@@ -43,12 +43,15 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
     compute: groups of adjacent channels moved as vectors (`conv-channels`,
     `decode-conv-channels`), groups of decode rows per iteration of the
     straight-line state update (`decode-scan-rows`), prefill convs and scans
-    cut into chunks run in parallel (`conv-chunk`, `scan-chunk`), token
-    loops that load several tokens before computing (`*-tokens-per-step`),
-    the loop dimensions' order (`channel-major`), and FMA contraction with
-    approximate exp/division in silu and softplus (`fast-math`).
-    `hssm-lower-to-nvvm` picks the values `bench/results/r7/variants.txt`
-    measured best.
+    cut into chunks run in parallel (`conv-chunk`, `scan-chunk`), the GPU's
+    one-pass prefill scan with each channel's states split across lanes of
+    a warp (`scan-lanes`, `lane-scan-tokens-per-step`; it takes precedence
+    over `scan-chunk` where it applies), token loops that load several
+    tokens before computing (`*-tokens-per-step`), the loop dimensions'
+    order (`channel-major`), and FMA contraction with approximate
+    exp/division in silu and softplus (`fast-math`). `hssm-lower-to-nvvm`
+    picks the values `bench/results/r7/variants.txt` and
+    `bench/results/r14/variants.txt` measured best.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
