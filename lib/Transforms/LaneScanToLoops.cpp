@@ -334,20 +334,7 @@ private:
     row.skip = loadF32(b, loc, ops.skip, {th.d});
     if (ops.deltaBias)
       row.deltaBias = loadF32(b, loc, ops.deltaBias, {th.d});
-    VectorType vt = laneVecType(b, ops);
-    Value hInit =
-        scf::IfOp::create(
-            b, loc, info.readsState,
-            [&](OpBuilder &b, Location loc) {
-              scf::YieldOp::create(
-                  b, loc,
-                  loadVecF32(b, loc, ops.state, {info.srcSlot, th.d, th.n0},
-                             k));
-            },
-            [&](OpBuilder &b, Location loc) {
-              scf::YieldOp::create(b, loc, constF32Like(b, loc, 0.0f, vt));
-            })
-            .getResult(0);
+    Value hInit = loadInitialState(b, loc, ops, info, th.d, th.n0, k);
     // A row without tokens keeps its state; there is nothing to load.
     Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                       info.begin, info.end);
@@ -389,13 +376,7 @@ private:
               scf::YieldOp::create(b, loc, hInit);
             })
             .getResult(0);
-    Type stateElem = cast<MemRefType>(ops.state.getType()).getElementType();
-    if (!stateElem.isF32())
-      h = arith::TruncFOp::create(b, loc, VectorType::get({k}, stateElem), h);
-    vector::StoreOp::create(b, loc, h, ops.state,
-                            ValueRange{info.dstSlot, th.d, th.n0},
-                            /*nontemporal=*/false,
-                            vectorAlignment(ops.state, k));
+    storeFinalState(b, loc, ops, h, info.dstSlot, th.d, th.n0);
   }
 
   int64_t lanes, groupsPerStep;

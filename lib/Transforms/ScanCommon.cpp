@@ -137,15 +137,15 @@ Value mlir::hssm::scanTokenWith(OpBuilder &b, Location loc,
 Value mlir::hssm::loadInitialState(OpBuilder &b, Location loc,
                                    const ScanOperands &ops,
                                    const RowInfo &info, Value d,
-                                   Value zeroIdx) {
-  VectorType vecType = ops.vecType(b);
+                                   Value first, int64_t count) {
+  int64_t k = count > 0 ? count : ops.n;
+  VectorType vecType = VectorType::get({k}, b.getF32Type());
   return scf::IfOp::create(
              b, loc, info.readsState,
              [&](OpBuilder &b, Location loc) {
                scf::YieldOp::create(b, loc,
                                     loadVecF32(b, loc, ops.state,
-                                               {info.srcSlot, d, zeroIdx},
-                                               ops.n));
+                                               {info.srcSlot, d, first}, k));
              },
              [&](OpBuilder &b, Location loc) {
                Value zeros = arith::ConstantOp::create(
@@ -157,12 +157,12 @@ Value mlir::hssm::loadInitialState(OpBuilder &b, Location loc,
 
 void mlir::hssm::storeFinalState(OpBuilder &b, Location loc,
                                  const ScanOperands &ops, Value h, Value slot,
-                                 Value d, Value zero) {
+                                 Value d, Value first) {
+  int64_t k = cast<VectorType>(h.getType()).getNumElements();
   Type stateElem = cast<MemRefType>(ops.state.getType()).getElementType();
   if (!stateElem.isF32())
-    h = arith::TruncFOp::create(b, loc, VectorType::get({ops.n}, stateElem),
-                                h);
-  vector::StoreOp::create(b, loc, h, ops.state,
-                          ValueRange{slot, d, zero},
-                          /*nontemporal=*/false, vectorAlignment(ops.state, ops.n));
+    h = arith::TruncFOp::create(b, loc, VectorType::get({k}, stateElem), h);
+  vector::StoreOp::create(b, loc, h, ops.state, ValueRange{slot, d, first},
+                          /*nontemporal=*/false,
+                          vectorAlignment(ops.state, k));
 }

@@ -86,12 +86,15 @@ Value scanToken(OpBuilder &b, Location loc, const ScanOperands &ops,
                 Value *yOut = nullptr);
 
 /// h_{t0-1}: the row's slot when it reads its state, else zeros.
+/// `count` of its states (0: all N) from state index `first`.
 Value loadInitialState(OpBuilder &b, Location loc, const ScanOperands &ops,
-                       const RowInfo &info, Value d, Value zero);
+                       const RowInfo &info, Value d, Value first,
+                       int64_t count = 0);
 
-/// Writes h to state[slot, d, :], rounded once to the pool's type.
+/// Writes h (K states) to state[slot, d, first : first + K], rounded once
+/// to the pool's type.
 void storeFinalState(OpBuilder &b, Location loc, const ScanOperands &ops,
-                     Value h, Value slot, Value d, Value zero);
+                     Value h, Value slot, Value d, Value first);
 
 } // namespace mlir::hssm
 
