@@ -821,21 +821,20 @@ void timeRuns(Result &r, const Invoker &inv,
 
 constexpr int kSlotSets = 64; ///< distinct slot draws per case (1 check + runs)
 
-/// The batch of a primitive case: all decodes (one token each) or all
-/// prefills, offsets from the lengths, the metadata on the device, and
-/// kSlotSets sets of distinct random slots (one per run). The first set is
-/// checked against SPEC.md section 3 before anything runs.
+/// The batch of a case: its first `decodes` rows are decodes (one token
+/// each), the rest prefills; offsets from the lengths, the metadata on the
+/// device, and kSlotSets sets of distinct random slots (one per run). The
+/// first set is checked against SPEC.md section 3 before anything runs.
 struct CaseBatch {
-  bool decode = false;
-  int64_t reqs = 0, tokens = 0;
+  int64_t decodes = 0, reqs = 0, tokens = 0;
   std::vector<int32_t> qsl = {0};
   std::vector<std::vector<int32_t>> sets;
   IntBuf qslBuf, initBuf;
   std::vector<IntBuf> slotBufs;
 
-  CaseBatch(bool decode, const std::vector<int64_t> &lens,
+  CaseBatch(int64_t decodes, const std::vector<int64_t> &lens,
             const std::vector<uint8_t> &init, int64_t slots, uint64_t seed)
-      : decode(decode), reqs(int64_t(lens.size())) {
+      : decodes(decodes), reqs(int64_t(lens.size())) {
     for (int64_t l : lens)
       qsl.push_back(qsl.back() + int32_t(l));
     tokens = qsl.back();
@@ -850,26 +849,28 @@ struct CaseBatch {
     v.queryStartLoc = qsl.data();
     v.stateIndices = sets[0].data();
     v.hasInitialState = init.data();
-    v.numDecodes = v.numDecodeTokens = decode ? reqs : 0;
-    v.numPrefills = decode ? 0 : reqs;
-    v.numPrefillTokens = decode ? 0 : tokens;
+    v.numDecodes = v.numDecodeTokens = decodes;
+    v.numPrefills = prefills();
+    v.numPrefillTokens = prefillTokens();
     ok(checkBatch(v, {slots, -1}), "batch");
+  }
+
+  int64_t prefills() const { return reqs - decodes; }
+  int64_t prefillTokens() const { return tokens - decodes; }
+  const IntBuf &slotsOf(int run) const {
+    return slotBufs[size_t(run) % slotBufs.size()];
   }
 
   /// The batch arguments of run `run`: query_start_loc, state_indices,
   /// has_initial_state, num_decodes, num_prefills, num_prefill_tokens.
   std::vector<Arg> args(int run) const {
-    return {qslBuf.buf(),
-            slotBufs[size_t(run) % slotBufs.size()].buf(),
-            initBuf.buf(),
-            int64_t(decode ? reqs : 0),
-            int64_t(decode ? 0 : reqs),
-            int64_t(decode ? 0 : tokens)};
+    return {qslBuf.buf(), slotsOf(run).buf(), initBuf.buf(), decodes,
+            prefills(), prefillTokens()};
   }
 
-  /// "batch 256, seqs 256" or "tokens 8192, seqs 16".
+  /// "batch 256, seqs 256" (all decodes) or "tokens 8192, seqs 16".
   std::string shape() const {
-    return (decode ? "batch " : "tokens ") + std::to_string(tokens) +
+    return (decodes == reqs ? "batch " : "tokens ") + std::to_string(tokens) +
            ", seqs " + std::to_string(reqs);
   }
 };
@@ -920,7 +921,8 @@ Result runScan(const ScanCase &c) {
   const DType bf = DType::BF16;
   const int64_t n = s.n, d = c.d, reqs = int64_t(c.lens.size());
   uint64_t seed = std::hash<std::string>()(c.name);
-  CaseBatch batch(c.decode, c.lens, c.init, s.slots, seed + 8);
+  CaseBatch batch(c.decode ? int64_t(c.lens.size()) : 0, c.lens, c.init,
+                  s.slots, seed + 8);
   const std::vector<int32_t> &qsl = batch.qsl;
   const auto &sets = batch.sets;
   const int64_t T = batch.tokens;
@@ -1062,7 +1064,8 @@ Result runConv(const ConvCase &c) {
   const DType bf = DType::BF16;
   const int64_t w = s.w, d = c.d, reqs = int64_t(c.lens.size());
   uint64_t seed = std::hash<std::string>()(c.name);
-  CaseBatch batch(c.decode, c.lens, c.init, s.slots, seed + 5);
+  CaseBatch batch(c.decode ? int64_t(c.lens.size()) : 0, c.lens, c.init,
+                  s.slots, seed + 5);
   const std::vector<int32_t> &qsl = batch.qsl;
   const auto &sets = batch.sets;
   const int64_t T = batch.tokens;
@@ -1229,18 +1232,15 @@ Result runBranch(const BranchCase &bc) {
   JambaModel &m = jamba();
   const BranchConfig &c = m.cfg;
   const DType bf = DType::BF16;
-  const int64_t reqs = bc.decodes + int64_t(bc.prefillLens.size());
-  std::vector<int32_t> qsl = {0};
-  std::vector<uint8_t> init;
-  for (int64_t i = 0; i < bc.decodes; ++i) {
-    qsl.push_back(qsl.back() + 1);
-    init.push_back(1);
-  }
-  for (int64_t l : bc.prefillLens) {
-    qsl.push_back(qsl.back() + int32_t(l));
-    init.push_back(bc.prefillInit ? 1 : 0);
-  }
-  const int64_t T = qsl.back(), prefillTokens = T - bc.decodes;
+  std::vector<int64_t> lens(size_t(bc.decodes), 1);
+  lens.insert(lens.end(), bc.prefillLens.begin(), bc.prefillLens.end());
+  std::vector<uint8_t> init(size_t(bc.decodes), 1);
+  init.resize(lens.size(), bc.prefillInit ? 1 : 0);
+  uint64_t seed = std::hash<std::string>()(bc.name);
+  CaseBatch batch(bc.decodes, lens, init, s.slots, seed + 2);
+  const std::vector<int32_t> &qsl = batch.qsl;
+  const auto &sets = batch.sets;
+  const int64_t reqs = batch.reqs, T = batch.tokens;
   Result r;
   r.name = bc.name;
   r.what = bc.what;
@@ -1268,37 +1268,19 @@ Result runBranch(const BranchCase &bc) {
             double(2 * c.d * c.hd + (c.r + 2 * c.n) * c.d + c.d * c.r +
                    c.hd * c.d);
 
-  uint64_t seed = std::hash<std::string>()(bc.name);
   Tensor x = randomTensor(bf, {T, c.hd}, -1, 1, seed + 1);
   Tensor out = hostTensor(bf, {T, c.hd});
   out.dev = Dev(out.nbytes());
   out.dropHost();
-  IntBuf qslBuf = uploadI32(qsl), initBuf = uploadI8(init);
-  auto sets = slotSets(kSlotSets, reqs, s.slots, seed + 2);
-  std::vector<IntBuf> slotBufs;
-  for (auto &set : sets)
-    slotBufs.push_back(uploadI32(set));
-  {
-    BatchView v;
-    v.numReqs = reqs;
-    v.numTokens = T;
-    v.queryStartLoc = qsl.data();
-    v.stateIndices = sets[0].data();
-    v.hasInitialState = init.data();
-    v.numDecodes = v.numDecodeTokens = bc.decodes;
-    v.numPrefills = int64_t(bc.prefillLens.size());
-    v.numPrefillTokens = prefillTokens;
-    ok(checkBatch(v, {s.slots, -1}), "batch");
-  }
   Invoker inv = loadFunction(gBranchArtifact);
   auto args = [&](int run) {
-    const IntBuf &slots = slotBufs[run % kSlotSets];
+    const IntBuf &slots = batch.slotsOf(run);
     return std::vector<Arg>{
         x.buf(),      m.inProj.buf(), m.convW.buf(), m.convB.buf(),
         m.xProj.buf(), m.dtProj.buf(), m.dtBias.buf(), m.a.buf(),
         m.dSkip.buf(), m.outProj.buf(), m.conv.buf(), m.ssm.buf(),
-        qslBuf.buf(), slots.buf(),     slots.buf(),    initBuf.buf(),
-        bc.decodes,   int64_t(bc.prefillLens.size()), prefillTokens,
+        batch.qslBuf.buf(), slots.buf(), slots.buf(), batch.initBuf.buf(),
+        batch.decodes, batch.prefills(), batch.prefillTokens(),
         out.buf()};
   };
 
