@@ -42,7 +42,6 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "llvm/Support/MathExtras.h"
 
-#include <cmath>
 
 using namespace mlir;
 using namespace mlir::hssm;
@@ -101,7 +100,6 @@ private:
     Value d;        ///< channel: i / lanes
     Value lane;     ///< i % lanes (index)
     Value n0;       ///< first state of the lane: lane * N / lanes
-    Value laneI32;  ///< lane as i32
     Value groupI32; ///< the warp lane of the channel's lane 0, as i32
     static Thread of(OpBuilder &b, Location loc, Value i, int64_t lanes) {
       Thread th;
@@ -111,9 +109,9 @@ private:
       Value warpLane = arith::IndexCastOp::create(
           b, loc, b.getI32Type(),
           arith::RemUIOp::create(b, loc, i, constIndex(b, loc, kWarpSize)));
-      th.laneI32 =
-          arith::IndexCastOp::create(b, loc, b.getI32Type(), th.lane);
-      th.groupI32 = arith::SubIOp::create(b, loc, warpLane, th.laneI32);
+      th.groupI32 = arith::SubIOp::create(
+          b, loc, warpLane,
+          arith::IndexCastOp::create(b, loc, b.getI32Type(), th.lane));
       return th;
     }
   };
@@ -325,15 +323,8 @@ private:
                    const RowInfo &info, Thread th) const {
     int64_t k = statesPerLane(ops);
     th.n0 = arith::MulIOp::create(b, loc, th.lane, constIndex(b, loc, k));
-    Value zero = constIndex(b, loc, 0);
-    ScanRow row;
-    row.zero = zero;
-    row.aLog2e = arith::MulFOp::create(
-        b, loc, loadVecF32(b, loc, ops.a, {th.d, th.n0}, k),
-        constF32Like(b, loc, float(M_LOG2E), laneVecType(b, ops)));
-    row.skip = loadF32(b, loc, ops.skip, {th.d});
-    if (ops.deltaBias)
-      row.deltaBias = loadF32(b, loc, ops.deltaBias, {th.d});
+    ScanRow row =
+        ScanRow::load(b, loc, ops, th.d, th.n0, /*log2eOnDt=*/false, k);
     Value hInit = loadInitialState(b, loc, ops, info, th.d, th.n0, k);
     // A row without tokens keeps its state; there is nothing to load.
     Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,

@@ -16,12 +16,12 @@ Value mlir::hssm::loadVecF32(OpBuilder &b, Location loc, Value memref,
 }
 
 ScanRow ScanRow::load(OpBuilder &b, Location loc, const ScanOperands &ops,
-                      Value d, Value zero, bool log2eOnDt) {
+                      Value d, Value first, bool log2eOnDt, int64_t count) {
+  int64_t k = count > 0 ? count : ops.n;
   ScanRow row;
-  row.zero = zero;
   row.log2eOnDt = log2eOnDt;
-  VectorType vecType = ops.vecType(b);
-  Value a = loadVecF32(b, loc, ops.a, {d, zero}, ops.n);
+  VectorType vecType = VectorType::get({k}, b.getF32Type());
+  Value a = loadVecF32(b, loc, ops.a, {d, first}, k);
   row.aLog2e = log2eOnDt ? a
                          : arith::MulFOp::create(
                                b, loc, a,

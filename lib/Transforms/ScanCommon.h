@@ -47,10 +47,12 @@ struct ScanOperands {
 /// as it is and scales dt instead: one multiply, not N.
 struct ScanRow {
   Value aLog2e, skip, deltaBias;
-  Value zero; ///< index 0, made once outside the token loop
   bool log2eOnDt = false;
+  /// Channel d's row, A for `count` of its states (0: all N) from state
+  /// index `first`.
   static ScanRow load(OpBuilder &b, Location loc, const ScanOperands &ops,
-                      Value d, Value zero, bool log2eOnDt = false);
+                      Value d, Value first, bool log2eOnDt = false,
+                      int64_t count = 0);
 };
 
 /// The N contiguous elements at `indices` as an fp32 vector.
