@@ -82,7 +82,10 @@ struct LaneScanToLoops : OpRewritePattern<SelectiveScanOp> {
           scf::IfOp::create(
               b, loc, info.isPad,
               [&](OpBuilder &b, Location loc) {
-                zeroOwnTokens(b, loc, ops.out, info, th);
+                // Each lane zeros the outputs of the tokens it owns.
+                zeroColumn(b, loc, ops.out,
+                           arith::AddIOp::create(b, loc, info.begin, th.lane),
+                           info.end, th.d, lanes);
                 scf::YieldOp::create(b, loc);
               },
               [&](OpBuilder &b, Location loc) {
@@ -121,19 +124,6 @@ private:
   }
   VectorType laneVecType(OpBuilder &b, const ScanOperands &ops) const {
     return VectorType::get({statesPerLane(ops)}, b.getF32Type());
-  }
-
-  /// Pad rows: each lane zeros the outputs of the tokens it owns.
-  void zeroOwnTokens(OpBuilder &b, Location loc, Value out,
-                     const RowInfo &info, const Thread &th) const {
-    Value first = arith::AddIOp::create(b, loc, info.begin, th.lane);
-    Value zeroF = constF32(b, loc, 0.0f);
-    scf::ForOp::create(b, loc, first, info.end, constIndex(b, loc, lanes),
-                       ValueRange{},
-                       [&](OpBuilder &b, Location loc, Value t, ValueRange) {
-                         storeF32(b, loc, zeroF, out, {t, th.d});
-                         scf::YieldOp::create(b, loc);
-                       });
   }
 
   /// What the tokens of the step from `t0` that this lane owns (one per

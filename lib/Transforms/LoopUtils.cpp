@@ -251,14 +251,15 @@ RowInfo mlir::hssm::loadRow(OpBuilder &b, Location loc,
 }
 
 void mlir::hssm::zeroColumn(OpBuilder &b, Location loc, Value memref,
-                            Value begin, Value end, Value col) {
-  zeroColumns(b, loc, memref, begin, end, Channels{col, 1});
+                            Value begin, Value end, Value col, int64_t step) {
+  zeroColumns(b, loc, memref, begin, end, Channels{col, 1}, step);
 }
 
 void mlir::hssm::zeroColumns(OpBuilder &b, Location loc, Value memref,
-                              Value begin, Value end, const Channels &ch) {
+                              Value begin, Value end, const Channels &ch,
+                              int64_t step) {
   Value zero = constF32Like(b, loc, 0.0f, ch.type(b));
-  scf::ForOp::create(b, loc, begin, end, constIndex(b, loc, 1), ValueRange{},
+  scf::ForOp::create(b, loc, begin, end, constIndex(b, loc, step), ValueRange{},
                      [&](OpBuilder &b, Location loc, Value t, ValueRange) {
                        storeChannels(b, loc, zero, memref, {t}, ch);
                        scf::YieldOp::create(b, loc);

@@ -156,12 +156,13 @@ SmallVector<Value> steppedTokenLoop(OpBuilder &b, Location loc, Value begin,
                                     ValueRange init, TokenLoad load,
                                     TokenCompute compute);
 
-/// for t in [begin, end): memref[t, col] = 0 (the outputs of a pad row).
+/// for t in [begin, end) by `step`: memref[t, col] = 0 (the outputs of a
+/// pad row).
 void zeroColumn(OpBuilder &b, Location loc, Value memref, Value begin,
-                Value end, Value col);
+                Value end, Value col, int64_t step = 1);
 /// The same for a channel group.
 void zeroColumns(OpBuilder &b, Location loc, Value memref, Value begin,
-                 Value end, const Channels &ch);
+                 Value end, const Channels &ch, int64_t step = 1);
 
 } // namespace mlir::hssm
 
