@@ -26,6 +26,15 @@
 // loop without clamps or masks; the last one or two in a tail loop that
 // clamps and masks.
 //
+// B and C are the same for every channel of a token. Given `blockThreads`
+// (the GPU block of consecutive iterations of one row), the block stages
+// each step's B and C once: every thread loads a piece of them, widens it to
+// f32 and stores it in workgroup memory (two buffers: the next step's is
+// written while this one's is read, one gpu.barrier per step), and the
+// lanes read their states' B and C from there as f32 vectors. Without it,
+// every lane loads and widens its own B and C of every token, and the loop
+// carries a step of them in registers.
+//
 // GPU only: the iterations of a channel must be lanes of one warp, so the
 // parallel channel dimension (D * lanes) must be a multiple of 32 and map
 // to consecutive threads (the NVVM pipeline's block shapes do).
@@ -52,10 +61,10 @@ constexpr int64_t kWarpSize = 32;
 
 struct LaneScanToLoops : OpRewritePattern<SelectiveScanOp> {
   LaneScanToLoops(MLIRContext *ctx, int64_t lanes, int64_t tokensPerStep,
-                  bool channelMajor)
+                  bool channelMajor, int64_t blockThreads)
       : OpRewritePattern(ctx, /*benefit=*/3), lanes(lanes),
         groupsPerStep(std::max<int64_t>(1, (tokensPerStep + lanes - 1) / lanes)),
-        channelMajor(channelMajor) {}
+        channelMajor(channelMajor), blockThreads(blockThreads) {}
 
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
@@ -72,11 +81,14 @@ struct LaneScanToLoops : OpRewritePattern<SelectiveScanOp> {
     if (failed(batch))
       return failure();
     OpBuilder &b = rewriter;
+    int64_t stageK = stagedPerThread(ops, d);
     forRowsAndChannels(
         b, loc, batch->numDecodes, batch->numReqs,
         constIndex(b, loc, d * lanes), channelMajor,
         [&](OpBuilder &b, Location loc, Value row, Value i) {
           Thread th = Thread::of(b, loc, i, lanes);
+          if (stageK > 0)
+            th.stage = makeStaging(b, loc, ops, i, stageK);
           RowInfo info = loadRow(b, loc, *batch, row, op.getPadSlotId(),
                                  /*alwaysRead=*/false);
           scf::IfOp::create(
@@ -98,12 +110,71 @@ struct LaneScanToLoops : OpRewritePattern<SelectiveScanOp> {
   }
 
 private:
+  /// What the block stages per step (see the file comment), in workgroup
+  /// memory with two buffers (the leading dimension):
+  ///   rows: 2 x 2 (B, C) x S (tokens of the step) x N, f32;
+  ///   delta, u, z: 2 x S x BC (the block's channels), as stored.
+  /// This thread's piece: B and C states [n, n + k) of token `rowToken`,
+  /// and channels [c, c + m) of token `chanToken` of delta, u and z. A lane
+  /// reads its owned tokens' delta, u, z at channel `dLocal`.
+  struct Staging {
+    Value rows, delta, u, z;
+    Value rowToken, n, chanToken, c, blockD0, dLocal;
+    int64_t k = 0, m = 0;
+  };
+
+  static Value workgroupBuffer(OpBuilder &b, Location loc,
+                               ArrayRef<int64_t> shape, Type elem) {
+    auto space = gpu::AddressSpaceAttr::get(b.getContext(),
+                                            gpu::AddressSpace::Workgroup);
+    auto type =
+        MemRefType::get(shape, elem, MemRefLayoutAttrInterface(), space);
+    // One buffer per block: hssm-workgroup-allocas makes it the kernel's
+    // workgroup attribution once the loops are a kernel.
+    return memref::AllocaOp::create(b, loc, type, ValueRange(),
+                                    b.getI64IntegerAttr(16));
+  }
+
+  static Type elementType(Value memref) {
+    return cast<MemRefType>(memref.getType()).getElementType();
+  }
+
+  /// The staging buffers and iteration i's piece of them.
+  Staging makeStaging(OpBuilder &b, Location loc, const ScanOperands &ops,
+                      Value i, int64_t k) const {
+    Staging st;
+    int64_t s = stepTokens(), bc = blockThreads / lanes;
+    st.k = k;
+    st.m = s / lanes;
+    st.rows = workgroupBuffer(b, loc, {2, 2, s, ops.n}, b.getF32Type());
+    st.delta = workgroupBuffer(b, loc, {2, s, bc}, elementType(ops.delta));
+    st.u = workgroupBuffer(b, loc, {2, s, bc}, elementType(ops.u));
+    if (ops.z)
+      st.z = workgroupBuffer(b, loc, {2, s, bc}, elementType(ops.z));
+    Value tid =
+        arith::RemUIOp::create(b, loc, i, constIndex(b, loc, blockThreads));
+    auto split = [&](int64_t piece, int64_t width, Value &outer,
+                     Value &inner) {
+      Value first =
+          arith::MulIOp::create(b, loc, tid, constIndex(b, loc, piece));
+      outer = arith::DivUIOp::create(b, loc, first, constIndex(b, loc, width));
+      inner = arith::RemUIOp::create(b, loc, first, constIndex(b, loc, width));
+    };
+    split(k, ops.n, st.rowToken, st.n);
+    split(st.m, bc, st.chanToken, st.c);
+    st.dLocal = arith::DivUIOp::create(b, loc, tid, constIndex(b, loc, lanes));
+    Value d = arith::DivUIOp::create(b, loc, i, constIndex(b, loc, lanes));
+    st.blockD0 = arith::SubIOp::create(b, loc, d, st.dLocal);
+    return st;
+  }
+
   /// Where an iteration i of the (channel, lane) dimension sits.
   struct Thread {
     Value d;        ///< channel: i / lanes
     Value lane;     ///< i % lanes (index)
     Value n0;       ///< first state of the lane: lane * N / lanes
     Value groupI32; ///< the warp lane of the channel's lane 0, as i32
+    Staging stage;  ///< where the step's inputs are staged (k = 0: not)
     static Thread of(OpBuilder &b, Location loc, Value i, int64_t lanes) {
       Thread th;
       Value l = constIndex(b, loc, lanes);
@@ -122,6 +193,71 @@ private:
   int64_t statesPerLane(const ScanOperands &ops) const {
     return ops.n / lanes;
   }
+  int64_t stepTokens() const { return groupsPerStep * lanes; }
+
+  /// The states of B (and as many of C) each thread stages per step, or 0
+  /// where staging does not apply: it needs every block inside one row (D *
+  /// lanes a multiple of blockThreads, so that all of a block's threads
+  /// reach the same barriers) and a step's S x N states, and S x BC
+  /// channels, split evenly into pieces that do not cross a token.
+  int64_t stagedPerThread(const ScanOperands &ops, int64_t d) const {
+    int64_t perStep = stepTokens() * ops.n;
+    if (blockThreads <= 0 || blockThreads % lanes != 0 ||
+        (d * lanes) % blockThreads != 0 || perStep % blockThreads != 0)
+      return 0;
+    int64_t k = perStep / blockThreads;
+    int64_t channels = blockThreads / lanes, m = stepTokens() / lanes;
+    return ops.n % k == 0 && channels % m == 0 ? k : 0;
+  }
+
+  /// This thread's piece of the step from `t0` (clamped as in loadOwned),
+  /// as stored: B, C, delta, u (and z).
+  SmallVector<Value> loadStage(OpBuilder &b, Location loc,
+                               const ScanOperands &ops, const Staging &st,
+                               Value t0, Value last) const {
+    Value t =
+        clamp(b, loc, arith::AddIOp::create(b, loc, t0, st.rowToken), last);
+    SmallVector<Value> raw = {loadVector(b, loc, ops.bMat, {t, st.n}, st.k),
+                              loadVector(b, loc, ops.cMat, {t, st.n}, st.k)};
+    Value tc =
+        clamp(b, loc, arith::AddIOp::create(b, loc, t0, st.chanToken), last);
+    Value c = arith::AddIOp::create(b, loc, st.blockD0, st.c);
+    for (Value in : {ops.delta, ops.u, ops.z})
+      if (in)
+        raw.push_back(loadVector(b, loc, in, {tc, c}, st.m));
+    return raw;
+  }
+
+  /// Stores what loadStage read into buffer `buf`, B and C widened.
+  static void storeStage(OpBuilder &b, Location loc, const Staging &st,
+                         Value buf, ValueRange raw) {
+    for (int64_t which = 0; which < 2; ++which)
+      vector::StoreOp::create(
+          b, loc, toF32(b, loc, raw[which]), st.rows,
+          ValueRange{buf, constIndex(b, loc, which), st.rowToken, st.n},
+          /*nontemporal=*/false, vectorAlignment(st.rows, st.k));
+    Value dst[] = {st.delta, st.u, st.z};
+    for (size_t j = 2; j < raw.size(); ++j)
+      vector::StoreOp::create(b, loc, raw[j], dst[j - 2],
+                              ValueRange{buf, st.chanToken, st.c},
+                              /*nontemporal=*/false,
+                              vectorAlignment(dst[j - 2], st.m));
+  }
+
+  /// What loadOwned reads for group g, from buffer `buf` of the staging
+  /// memory.
+  SmallVector<Value> stagedOwned(OpBuilder &b, Location loc, const Thread &th,
+                                 Value buf, int64_t g) const {
+    Value tok = arith::AddIOp::create(b, loc, th.lane,
+                                      constIndex(b, loc, g * lanes));
+    SmallVector<Value> in;
+    for (Value src : {th.stage.delta, th.stage.u, th.stage.z})
+      if (src)
+        in.push_back(memref::LoadOp::create(
+            b, loc, src, ValueRange{buf, tok, th.stage.dLocal}));
+    return in;
+  }
+
   VectorType laneVecType(OpBuilder &b, const ScanOperands &ops) const {
     return VectorType::get({statesPerLane(ops)}, b.getF32Type());
   }
@@ -156,7 +292,7 @@ private:
                               Value t0, Value last) const {
     SmallVector<Value> in;
     int64_t k = statesPerLane(ops);
-    for (int64_t j = 0; j < groupsPerStep * lanes; ++j) {
+    for (int64_t j = 0; j < stepTokens(); ++j) {
       Value t = clamp(
           b, loc, arith::AddIOp::create(b, loc, t0, constIndex(b, loc, j)),
           last);
@@ -207,100 +343,170 @@ private:
     return partials.front();
   }
 
-  /// The step's tokens from h, given what loadOwned and loadRows read
-  /// (`owned`, `rows`); returns h after
+  /// The lane's B and C of the step's token j, as f32 vectors.
+  using RowsOf =
+      function_ref<std::pair<Value, Value>(OpBuilder &, Location, int64_t)>;
+  /// What the lane's owned token of group g reads (loadOwned's order).
+  using OwnedOf =
+      function_ref<SmallVector<Value>(OpBuilder &, Location, int64_t)>;
+
+  /// The step's tokens from h, given where the owned tokens' inputs
+  /// (`ownedOf`) and B and C (`rowsOf`) are; returns h after
   /// them and stores the outputs of the owned tokens. With `end`, tokens at
   /// or past it get dt = u = 0 (h stays as it is) and are not stored;
   /// without, the step is inside the row.
   Value computeStep(OpBuilder &b, Location loc, const ScanOperands &ops,
                     const ScanRow &row, const Thread &th, Value t0, Value end,
-                    ValueRange owned, ValueRange rows, Value h) const {
+                    OwnedOf ownedOf, RowsOf rowsOf, Value h) const {
+    // Three phases, each over the whole step, so that the long chains of
+    // one (softplus, the reductions' shuffles) have the others' independent
+    // work beside them: the owned tokens' dt, dt u and gate; the recurrence
+    // over the step's tokens; the sums and stores of the owned tokens.
+    struct Owned {
+      Value t, live, dt, dtu, u, gate;
+    };
     VectorType vt = laneVecType(b, ops);
-    int64_t perGroup = ownedPerGroup(ops);
     Value zeroF = constF32(b, loc, 0.0f);
+    SmallVector<Owned> owned;
     for (int64_t g = 0; g < groupsPerStep; ++g) {
-      ValueRange own = owned.slice(g * perGroup, perGroup);
-      Value t = arith::AddIOp::create(
+      SmallVector<Value> in = ownedOf(b, loc, g);
+      Owned o;
+      o.t = arith::AddIOp::create(
           b, loc, t0,
           arith::AddIOp::create(b, loc, th.lane,
                                 constIndex(b, loc, g * lanes)));
       // The owned token's dt and u; 0 past the row's end.
-      Value dt = toF32(b, loc, own[0]);
+      o.dt = toF32(b, loc, in[0]);
       if (row.deltaBias)
-        dt = arith::AddFOp::create(b, loc, dt, row.deltaBias);
+        o.dt = arith::AddFOp::create(b, loc, o.dt, row.deltaBias);
       if (ops.softplus)
-        dt = softplus(b, loc, dt);
-      Value u = toF32(b, loc, own[1]);
-      Value live;
+        o.dt = softplus(b, loc, o.dt);
+      o.u = toF32(b, loc, in[1]);
       if (end) {
-        live =
-            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, t, end);
-        dt = arith::SelectOp::create(b, loc, live, dt, zeroF);
-        u = arith::SelectOp::create(b, loc, live, u, zeroF);
+        o.live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                       o.t, end);
+        o.dt = arith::SelectOp::create(b, loc, o.live, o.dt, zeroF);
+        o.u = arith::SelectOp::create(b, loc, o.live, o.u, zeroF);
       }
-      Value dtu = arith::MulFOp::create(b, loc, dt, u);
-      SmallVector<Value> partials;
+      o.dtu = arith::MulFOp::create(b, loc, o.dt, o.u);
+      if (ops.z)
+        o.gate = silu(b, loc, toF32(b, loc, in[2]));
+      owned.push_back(o);
+    }
+    SmallVector<SmallVector<Value>> partials(groupsPerStep);
+    for (int64_t g = 0; g < groupsPerStep; ++g) {
       for (int64_t j = 0; j < lanes; ++j) {
-        ValueRange bc = rows.slice(2 * (g * lanes + j), 2);
+        auto [bRow, cRow] = rowsOf(b, loc, g * lanes + j);
         Value src = arith::AddIOp::create(
             b, loc, th.groupI32,
             arith::ConstantIntOp::create(b, loc, b.getI32Type(), j));
-        Value dtJ = shuffle(b, loc, dt, src, gpu::ShuffleMode::IDX);
-        Value dtuJ = shuffle(b, loc, dtu, src, gpu::ShuffleMode::IDX);
-        // h = exp2(dt A log2(e)) h + dt u B
+        Value dtJ = shuffle(b, loc, owned[g].dt, src, gpu::ShuffleMode::IDX);
+        Value dtuJ = shuffle(b, loc, owned[g].dtu, src, gpu::ShuffleMode::IDX);
+        // h = exp2(dt A log2(e)) h + dt u B, as one FMA on h: the chain
+        // from token to token is one operation deep.
         Value decay = math::Exp2Op::create(
             b, loc,
             arith::MulFOp::create(
                 b, loc, vector::BroadcastOp::create(b, loc, vt, dtJ),
                 row.aLog2e));
-        h = arith::AddFOp::create(
-            b, loc, arith::MulFOp::create(b, loc, decay, h),
+        h = math::FmaOp::create(
+            b, loc, decay, h,
             arith::MulFOp::create(
-                b, loc, vector::BroadcastOp::create(b, loc, vt, dtuJ),
-                toF32(b, loc, bc[0])));
-        partials.push_back(vector::ReductionOp::create(
+                b, loc, vector::BroadcastOp::create(b, loc, vt, dtuJ), bRow));
+        partials[g].push_back(vector::ReductionOp::create(
             b, loc, vector::CombiningKind::ADD,
-            arith::MulFOp::create(b, loc, toF32(b, loc, bc[1]), h)));
+            arith::MulFOp::create(b, loc, cRow, h)));
       }
-      Value y = sumToOwners(b, loc, th, partials);
+    }
+    for (int64_t g = 0; g < groupsPerStep; ++g) {
+      const Owned &o = owned[g];
+      Value y = sumToOwners(b, loc, th, partials[g]);
       y = arith::AddFOp::create(b, loc, y,
-                                arith::MulFOp::create(b, loc, row.skip, u));
-      if (ops.z)
-        y = arith::MulFOp::create(b, loc, y, silu(b, loc, toF32(b, loc, own[2])));
-      if (!live) {
-        storeF32(b, loc, y, ops.out, {t, th.d});
+                                arith::MulFOp::create(b, loc, row.skip, o.u));
+      if (o.gate)
+        y = arith::MulFOp::create(b, loc, y, o.gate);
+      if (!o.live) {
+        storeF32(b, loc, y, ops.out, {o.t, th.d});
         continue;
       }
-      scf::IfOp::create(b, loc, live, [&](OpBuilder &b, Location loc) {
-        storeF32(b, loc, y, ops.out, {t, th.d});
+      scf::IfOp::create(b, loc, o.live, [&](OpBuilder &b, Location loc) {
+        storeF32(b, loc, y, ops.out, {o.t, th.d});
         scf::YieldOp::create(b, loc);
       });
     }
     return h;
   }
 
-  /// Steps [from, to) of the row in a loop carrying h and the step's loads
-  /// (loadOwned, then loadRows): each iteration first issues the next
-  /// step's loads, to be in flight while this step computes. With
-  /// `last`/`end` the steps may reach past the row (clamped loads, masked
-  /// tokens); without, every step they touch is inside it.
+  /// The lane's B and C of token j of the step in buffer `buf` of the
+  /// staging memory.
+  std::pair<Value, Value> stagedRows(OpBuilder &b, Location loc,
+                                     const ScanOperands &ops, const Thread &th,
+                                     Value buf, int64_t j) const {
+    auto at = [&](int64_t which) -> Value {
+      int64_t k = statesPerLane(ops);
+      return vector::LoadOp::create(
+          b, loc, laneVecType(b, ops), th.stage.rows,
+          ValueRange{buf, constIndex(b, loc, which), constIndex(b, loc, j),
+                     th.n0},
+          /*nontemporal=*/false, vectorAlignment(th.stage.rows, k));
+    };
+    return {at(0), at(1)};
+  }
+
+  /// Steps [from, to) of the row in a loop; each iteration first issues
+  /// the next step's loads, to be in flight while this step computes.
+  /// Staged, the loop carries h and the buffer that holds this step's
+  /// inputs; the next step's go to the other buffer after this step's
+  /// arithmetic, and a barrier ends the step. Not staged, it carries h and
+  /// the step's loadOwned and loadRows values. With `last`/`end` the steps
+  /// may reach past the row (clamped loads, masked tokens); without, every
+  /// step they touch is inside it.
   ValueRange emitSteps(OpBuilder &b, Location loc, const ScanOperands &ops,
                        const ScanRow &row, const Thread &th, Value from,
                        Value to, Value last, Value end,
                        ValueRange carried) const {
-    Value step = constIndex(b, loc, groupsPerStep * lanes);
-    size_t ownedSize = groupsPerStep * ownedPerGroup(ops);
+    Value step = constIndex(b, loc, stepTokens());
     auto loop = scf::ForOp::create(
         b, loc, from, to, step, carried,
         [&](OpBuilder &b, Location loc, Value t0, ValueRange c) {
           Value next = arith::AddIOp::create(b, loc, t0, step);
-          SmallVector<Value> yield = {Value()};
-          llvm::append_range(yield, loadOwned(b, loc, ops, th, next, last));
-          llvm::append_range(yield, loadRows(b, loc, ops, th, next, last));
-          yield[0] = computeStep(b, loc, ops, row, th, t0, end,
-                                 c.slice(1, ownedSize),
-                                 c.drop_front(1 + ownedSize), c[0]);
-          scf::YieldOp::create(b, loc, yield);
+          if (th.stage.k == 0) {
+            size_t perGroup = ownedPerGroup(ops);
+            ValueRange owned = c.slice(1, groupsPerStep * perGroup);
+            ValueRange rows = c.drop_front(1 + owned.size());
+            SmallVector<Value> yield = {Value()};
+            llvm::append_range(yield, loadOwned(b, loc, ops, th, next, last));
+            llvm::append_range(yield, loadRows(b, loc, ops, th, next, last));
+            yield[0] = computeStep(
+                b, loc, ops, row, th, t0, end,
+                [&](OpBuilder &, Location, int64_t g) {
+                  return SmallVector<Value>(
+                      owned.slice(g * perGroup, perGroup));
+                },
+                [&](OpBuilder &b, Location loc, int64_t j) {
+                  return std::make_pair(toF32(b, loc, rows[2 * j]),
+                                        toF32(b, loc, rows[2 * j + 1]));
+                },
+                c[0]);
+            scf::YieldOp::create(b, loc, yield);
+            return;
+          }
+          Value buf = c[1];
+          Value nextBuf =
+              arith::SubIOp::create(b, loc, constIndex(b, loc, 1), buf);
+          SmallVector<Value> raw = loadStage(b, loc, ops, th.stage, next, last);
+          Value h = computeStep(
+              b, loc, ops, row, th, t0, end,
+              [&](OpBuilder &b, Location loc, int64_t g) {
+                return stagedOwned(b, loc, th, buf, g);
+              },
+              [&](OpBuilder &b, Location loc, int64_t j) {
+                return stagedRows(b, loc, ops, th, buf, j);
+              },
+              c[0]);
+          storeStage(b, loc, th.stage, nextBuf, raw);
+          gpu::BarrierOp::create(b, loc);
+          scf::YieldOp::create(b, loc, ValueRange{h, nextBuf});
         });
     return loop.getResults();
   }
@@ -325,12 +531,21 @@ private:
             [&](OpBuilder &b, Location loc) {
               Value last = arith::SubIOp::create(b, loc, info.end,
                                                  constIndex(b, loc, 1));
-              Value step = constIndex(b, loc, groupsPerStep * lanes);
+              Value step = constIndex(b, loc, stepTokens());
               SmallVector<Value> init = {hInit};
-              llvm::append_range(
-                  init, loadOwned(b, loc, ops, th, info.begin, last));
-              llvm::append_range(init,
-                                 loadRows(b, loc, ops, th, info.begin, last));
+              if (th.stage.k > 0) {
+                // The first step's inputs into buffer 0.
+                Value buf = constIndex(b, loc, 0);
+                storeStage(b, loc, th.stage, buf,
+                           loadStage(b, loc, ops, th.stage, info.begin, last));
+                gpu::BarrierOp::create(b, loc);
+                init.push_back(buf);
+              } else {
+                llvm::append_range(
+                    init, loadOwned(b, loc, ops, th, info.begin, last));
+                llvm::append_range(
+                    init, loadRows(b, loc, ops, th, info.begin, last));
+              }
               // Steps whose next step is inside the row need no clamps or
               // masks: [begin, mainEnd), mainEnd = begin + (len - S rounded
               // down to a multiple of S), begin when len < S. The rest, at
@@ -362,6 +577,7 @@ private:
 
   int64_t lanes, groupsPerStep;
   bool channelMajor;
+  int64_t blockThreads;
 };
 
 } // namespace
@@ -369,7 +585,8 @@ private:
 void mlir::hssm::populateLaneScanToLoopsPatterns(RewritePatternSet &patterns,
                                                  int64_t lanes,
                                                  int64_t tokensPerStep,
-                                                 bool channelMajor) {
+                                                 bool channelMajor,
+                                                 int64_t blockThreads) {
   patterns.add<LaneScanToLoops>(patterns.getContext(), lanes, tokensPerStep,
-                                channelMajor);
+                                channelMajor, blockThreads);
 }

@@ -60,7 +60,8 @@ struct HSSMLowerToLoopsPass
                                          channelMajor, scanTokensPerStep);
     if (scanLanes > 0)
       populateLaneScanToLoopsPatterns(patterns, scanLanes,
-                                      laneScanTokensPerStep, channelMajor);
+                                      laneScanTokensPerStep, channelMajor,
+                                      laneScanBlockThreads);
     populateElementwiseToLoopsPatterns(patterns);
     if (!keepLinear)
       populateLinearToLoopsPatterns(patterns);

@@ -86,6 +86,9 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
   if (options.blockSize % 32 != 0 ||
       (options.blockRows != 1 && !options.channelMajor))
     scanLanes = 0;
+  // Staged B and C need a block's threads in one row (same barriers).
+  int64_t stageThreads =
+      options.laneScanStage && options.blockRows == 1 ? options.blockSize : 0;
   // exp and log become libdevice calls; link it by path so that the PTX does
   // not depend on how the environment names the CUDA toolkit.
   std::string libdevice =
@@ -116,7 +119,8 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          std::to_string(int64_t(options.decodeScanRows)) +
          " scan-lanes=" + std::to_string(scanLanes) +
          " lane-scan-tokens-per-step=" +
-         std::to_string(int64_t(options.laneScanTokensPerStep)) + "},"
+         std::to_string(int64_t(options.laneScanTokensPerStep)) +
+         " lane-scan-block-threads=" + std::to_string(stageThreads) + "},"
          "func.func(convert-linalg-to-parallel-loops,"
          "scf-parallel-loop-tiling{parallel-loop-tile-sizes=" +
          block +
@@ -126,7 +130,7 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          "func.func(gpu-async-region),lower-affine,"
          "convert-scf-to-cf,nvvm-attach-target{" +
          target +
-         "},gpu.module(convert-gpu-to-nvvm," + ftz +
+         "},gpu.module(hssm-workgroup-allocas,convert-gpu-to-nvvm," + ftz +
          "reconcile-unrealized-casts),"
          "expand-strided-metadata,lower-affine,gpu-to-llvm,convert-to-llvm,"
          "reconcile-unrealized-casts,gpu-module-to-binary{format=isa},"

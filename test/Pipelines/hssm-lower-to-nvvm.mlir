@@ -56,6 +56,12 @@ func.func @branch(%x: memref<?x16xf32>, %w_in: memref<64x16xf32>,
 // CHECK-DAG: shfl.sync.idx.b32 \09%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, 31, -1;
 // CHECK-DAG: shfl.sync.bfly.b32 \09%r{{[0-9]+}}, %r{{[0-9]+}}, {{[12]}}, 31, -1;
 // CHECK-DAG: ld.global.v4.b32
+// The lane scan's block stages each step's B and C (f32) and delta, u, z
+// in shared memory: 16-byte aligned buffers, one barrier per step, B and C
+// read as 16-byte vectors.
+// CHECK-DAG: .shared .align 16 .b8 __wg_branch_kernel{{[_0-9]*}}[4096];
+// CHECK-DAG: bar.sync \090;
+// CHECK-DAG: ld.shared.v4.b32
 // CHECK-NOT: gpu.binary @branch_kernel_4
 
 // SM80: #nvvm.target<O = 1, chip = "sm_80", features = "+ptx76"

@@ -1,6 +1,8 @@
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=4" | FileCheck %s
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=8" | FileCheck %s --check-prefix=STEP8
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=3" | FileCheck %s --check-prefix=ODD
+// RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=4 lane-scan-block-threads=64" | FileCheck %s --check-prefix=STAGE
+// RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=4 lane-scan-block-threads=256" | FileCheck %s --check-prefix=NOSTAGE
 
 // The prefill scan with each channel's 16 states split across 4 lanes of a
 // warp: the parallel loop has D * 4 = 128 iterations, each holding 4
@@ -31,12 +33,17 @@
 // CHECK-COUNT-3:    memref.load
 // CHECK-COUNT-8:    vector.load
 // CHECK-NOT:        math.exp2
-//   The owner's softplus(delta + b_dt), then per token: dt and dt * u from
-//   their owner, the lane's 4 decays, its C . h partial sum.
+//   The owner's softplus(delta + b_dt) and gate silu(z) first; then per
+//   token: dt and dt * u from their owner, the lane's 4 decays, h by one
+//   FMA, its C . h partial sum.
 // CHECK:            math.log
+// CHECK:            math.exp
+// CHECK:            arith.divf
+// CHECK-NOT:        math.exp2
 // CHECK:            gpu.shuffle idx
 // CHECK:            gpu.shuffle idx
 // CHECK:            math.exp2 %{{.*}} : vector<4xf32>
+// CHECK:            math.fma %{{.*}} : vector<4xf32>
 // CHECK:            vector.reduction <add>, %{{.*}} : vector<4xf32> into f32
 // CHECK-COUNT-3:    math.exp2 %{{.*}} : vector<4xf32>
 //   The 4 tokens' sums reach their owners in 3 shuffles (2 + 1).
@@ -44,8 +51,6 @@
 // CHECK:            gpu.shuffle xor %{{.*}}, %[[C2I]], %{{.*}} : f32
 // CHECK:            gpu.shuffle xor %{{.*}}, %{{.*}}, %{{.*}} : f32
 // CHECK-NOT:        gpu.shuffle
-// CHECK:            math.exp
-// CHECK:            arith.divf
 // CHECK-NOT:        scf.if
 // CHECK:            memref.store %{{.*}}, %[[Y]][%{{.*}}, %[[D]]]
 // CHECK:            scf.yield
@@ -58,6 +63,38 @@
 // CHECK:              memref.store %{{.*}}, %[[Y]][%{{.*}}, %[[D]]]
 // CHECK:          arith.truncf %{{.*}} : vector<4xf32> to vector<4xbf16>
 // CHECK:          vector.store %{{.*}}, %[[SS]][%{{.*}}, %[[D]], %[[N0]]]
+
+// Staged (blocks of 64 iterations of one row): each step's B and C (f32)
+// and delta, u, z (as stored) go through two buffers in workgroup memory.
+// The loop carries h and the buffer the step reads; it issues the next
+// step's global loads first, computes from the buffer, stores the next step
+// into the other buffer, then waits at a barrier.
+// STAGE-LABEL: func.func @scan(
+// STAGE:       %[[ROWS:.*]] = memref.alloca() {alignment = 16 : i64} : memref<2x2x4x16xf32, #gpu.address_space<workgroup>>
+// STAGE:       %[[DELTA:.*]] = memref.alloca() {alignment = 16 : i64} : memref<2x4x16xbf16, #gpu.address_space<workgroup>>
+// STAGE-COUNT-2: memref.alloca() {alignment = 16 : i64} : memref<2x4x16xbf16, #gpu.address_space<workgroup>>
+//   The first step into buffer 0.
+// STAGE:       vector.store %{{.*}}, %[[ROWS]][%[[C0:[a-z0-9_]+]], %{{.*}}] {{.*}} vector<1xf32>
+// STAGE:       vector.store %{{.*}}, %[[DELTA]][%[[C0]], %{{.*}}] {{.*}} vector<1xbf16>
+// STAGE:       gpu.barrier
+// STAGE:       scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}, %[[BUF:.*]] = %[[C0]]) -> (vector<4xf32>, index)
+// STAGE:         %[[NEXT:.*]] = arith.subi %{{.*}}, %[[BUF]] : index
+// STAGE-COUNT-5:  vector.load %{{.*}} : memref<?x{{16|32}}xbf16>, vector<1xbf16>
+// STAGE:         memref.load %[[DELTA]][%[[BUF]], %{{.*}}, %{{.*}}]
+// STAGE:         math.log
+// STAGE:         vector.load %[[ROWS]][%[[BUF]], %{{.*}}] {{.*}} vector<4xf32>
+// STAGE:         gpu.shuffle idx
+// STAGE:         vector.store %{{.*}}, %[[ROWS]][%[[NEXT]], %{{.*}}] {{.*}} vector<1xf32>
+// STAGE:         gpu.barrier
+// STAGE-NEXT:    scf.yield %{{.*}}, %[[NEXT]] : vector<4xf32>, index
+
+// Blocks of 256 iterations would span two rows (D * lanes = 128): no
+// staging.
+// NOSTAGE-LABEL: func.func @scan(
+// NOSTAGE-NOT:   memref.alloca
+// NOSTAGE-NOT:   gpu.barrier
+// NOSTAGE:       gpu.shuffle idx
+// NOSTAGE-NOT:   gpu.barrier
 
 // Lanes that are not a power of two cannot sum by halving: the sequential
 // lowering stays.

@@ -54,10 +54,14 @@ void populateChunkedScanToLoopsPatterns(RewritePatternSet &patterns,
                                         int64_t tokensPerStep = 1);
 /// selective_scan with each channel's N states split across `lanes`
 /// iterations that the GPU mapping makes lanes of one warp (gpu.shuffle);
-/// one pass over the tokens, `tokensPerStep` of them loaded ahead.
+/// one pass over the tokens, `tokensPerStep` of them loaded ahead. With
+/// `blockThreads` (consecutive iterations of one row that a GPU block runs
+/// and gpu.barrier synchronizes), the block shares each step's B and C
+/// through workgroup memory.
 void populateLaneScanToLoopsPatterns(RewritePatternSet &patterns,
                                      int64_t lanes, int64_t tokensPerStep,
-                                     bool channelMajor = false);
+                                     bool channelMajor = false,
+                                     int64_t blockThreads = 0);
 void populateLinearToLoopsPatterns(RewritePatternSet &patterns);
 void populateElementwiseToLoopsPatterns(RewritePatternSet &patterns);
 
@@ -117,6 +121,11 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       *this, "lane-scan-tokens-per-step",
       llvm::cl::desc("Tokens the lane scan loads ahead per step"),
       llvm::cl::init(16)};
+  Option<bool> laneScanStage{
+      *this, "lane-scan-stage",
+      llvm::cl::desc("The lane scan's blocks load each step's B and C once "
+                     "into shared memory (where a block holds one row)"),
+      llvm::cl::init(true)};
   Option<bool> fastMath{
       *this, "fast-math",
       llvm::cl::desc("FMA contraction, approximate exp/division in silu and "

@@ -97,6 +97,14 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
     Option<"laneScanTokensPerStep", "lane-scan-tokens-per-step", "int64_t",
            /*default=*/"8",
            "Tokens per step of the lane scan, loaded one step ahead">,
+    Option<"laneScanBlockThreads", "lane-scan-block-threads", "int64_t",
+           /*default=*/"0",
+           "GPU only: the lane scan's channel iterations run in blocks of "
+           "this many consecutive ones of one row, which gpu.barrier "
+           "synchronizes (a GPU block). Where D * lanes is a multiple of it, "
+           "the block loads each step's B and C once, widened to f32, into "
+           "workgroup memory that its lanes read (0: every lane loads its "
+           "own)">,
     Option<"fastMath", "fast-math", "bool", /*default=*/"false",
            "Mark the lowering's float arithmetic `contract` (mul + add may "
            "become one FMA) and the exponentials and divisions of silu and "
@@ -133,6 +141,22 @@ def HSSMLinearToCall : Pass<"hssm-linear-to-call", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect"];
+}
+
+def HSSMWorkgroupAllocas : Pass<"hssm-workgroup-allocas"> {
+  let summary = "Makes kernels' workgroup-memory allocas workgroup attributions";
+  let description = [{
+    The loop lowerings ask for memory shared by a GPU block with a
+    `memref.alloca` in `#gpu.address_space<workgroup>` inside the parallel
+    loop that becomes the kernel (the lane scan's staged B and C). Once the
+    loops are outlined, this pass makes each such alloca in a `gpu.func`
+    kernel one of its workgroup attributions (static shared memory, one
+    buffer per block), keeping the alloca's alignment, so that
+    `convert-gpu-to-nvvm` lowers it. Run on the gpu.module before that.
+    Workgroup memory needs a static shape and the identity layout; an
+    alloca without them is an error.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
 def HSSMLibdeviceFtz : Pass<"hssm-libdevice-ftz"> {
