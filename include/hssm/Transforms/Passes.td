@@ -46,12 +46,14 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
     cut into chunks run in parallel (`conv-chunk`, `scan-chunk`), the GPU's
     one-pass prefill scan with each channel's states split across lanes of
     a warp (`scan-lanes`, `lane-scan-tokens-per-step`; it takes precedence
-    over `scan-chunk` where it applies), token loops that load several
+    over `scan-chunk` where it applies), each step of it staged in memory
+    shared by a GPU block (`lane-scan-block-threads`), token loops that load several
     tokens before computing (`*-tokens-per-step`), the loop dimensions'
     order (`channel-major`), and FMA contraction with approximate
     exp/division in silu and softplus (`fast-math`). `hssm-lower-to-nvvm`
-    picks the values `bench/results/r7/variants.txt` and
-    `bench/results/r14/variants.txt` measured best.
+    picks the values `bench/results/r7/variants.txt`,
+    `bench/results/r14/variants.txt` and `bench/results/r15/variants.txt`
+    measured best.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
