@@ -82,9 +82,10 @@ struct LaneScanToLoops : OpRewritePattern<SelectiveScanOp> {
       return failure();
     OpBuilder &b = rewriter;
     int64_t stageK = stagedPerThread(ops, d);
-    forRowsAndChannels(
-        b, loc, batch->numDecodes, batch->numReqs,
-        constIndex(b, loc, d * lanes), channelMajor,
+    auto forEach = stageK > 0 ? &LaneScanToLoops::forRowsOutermost
+                              : &LaneScanToLoops::forRowsAndLanes;
+    (this->*forEach)(
+        b, loc, *batch, constIndex(b, loc, d * lanes),
         [&](OpBuilder &b, Location loc, Value row, Value i) {
           Thread th = Thread::of(b, loc, i, lanes);
           if (stageK > 0)
@@ -110,6 +111,37 @@ struct LaneScanToLoops : OpRewritePattern<SelectiveScanOp> {
   }
 
 private:
+  using Body = function_ref<void(OpBuilder &, Location, Value, Value)>;
+
+  /// body(row, i) for every row and iteration i of the (channel, lane)
+  /// dimension, as the other lowerings' loops are.
+  void forRowsAndLanes(OpBuilder &b, Location loc, const BatchValues &batch,
+                       Value iterations, Body body) const {
+    forRowsAndChannels(b, loc, batch.numDecodes, batch.numReqs, iterations,
+                       channelMajor, body);
+  }
+
+  /// The same loop with the rows moved to a third dimension: (1, i, row),
+  /// or (i, 1, row) when channel-major. The pipeline's tile (1 x
+  /// blockThreads, or blockThreads x 1) falls on the first two, so blocks
+  /// and threads are as in forRowsAndLanes, and the GPU mapping puts the
+  /// rows on the grid's slowest dimension (z): a row's blocks are
+  /// dispatched together, row after row. With the rows on x, a long row's
+  /// last blocks could start last and end long after the others (P2).
+  void forRowsOutermost(OpBuilder &b, Location loc, const BatchValues &batch,
+                        Value iterations, Body body) const {
+    Value zero = constIndex(b, loc, 0), one = constIndex(b, loc, 1);
+    SmallVector<Value, 3> ubs = {one, iterations, batch.numReqs};
+    if (channelMajor)
+      std::swap(ubs[0], ubs[1]);
+    scf::ParallelOp::create(
+        b, loc, ValueRange{zero, zero, batch.numDecodes}, ubs,
+        ValueRange{one, one, one},
+        [&](OpBuilder &b, Location loc, ValueRange ivs) {
+          body(b, loc, ivs[2], ivs[channelMajor ? 0 : 1]);
+        });
+  }
+
   /// What the block stages per step (see the file comment), in workgroup
   /// memory with two buffers (the leading dimension):
   ///   rows: 2 x 2 (B, C) x S (tokens of the step) x N, f32;

@@ -40,6 +40,9 @@ func.func @branch(%x: memref<?x16xf32>, %w_in: memref<64x16xf32>,
 // its C-interface adapter, defined above).
 // CHECK: llvm.call @hssm_linear_f32_f32_f32(
 // CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @branch_kernel::@branch_kernel blocks in
+// The selective scan (staged lane scan) has its rows on the grid's z and a
+// row's blocks (here one) on y, threads on y as in the other kernels:
+// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @branch_kernel_{{[0-9]+}}::@branch_kernel blocks in (%[[ONE:[0-9]+]], %[[ONE]], %{{[0-9]+}}) threads in (%[[ONE]], %{{[0-9]+}}, %[[ONE]])
 // CHECK: llvm.call @mgpuMemFree(
 // CHECK: llvm.call @mgpuStreamSynchronize(
 // Five kernels: conv_update, the chunked conv1d's two passes, state_update

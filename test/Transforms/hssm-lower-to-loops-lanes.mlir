@@ -69,7 +69,12 @@
 // The loop carries h and the buffer the step reads; it issues the next
 // step's global loads first, computes from the buffer, stores the next step
 // into the other buffer, then waits at a barrier.
+// The rows are the loop's third dimension, outside the tile of (1, block
+// threads) that the NVVM pipeline cuts: the GPU dispatches a row's blocks
+// together, row after row.
 // STAGE-LABEL: func.func @scan(
+// STAGE:       scf.parallel (%{{.*}}, %[[I:.*]], %[[ROW:.*]]) = (%[[Z:.*]], %[[Z]], %[[ND:.*]]) to (%{{.*}}, %c128, %{{.*}}) step
+// STAGE:         arith.divui %[[I]], %{{.*}} : index
 // STAGE:       %[[ROWS:.*]] = memref.alloca() {alignment = 16 : i64} : memref<2x2x4x16xf32, #gpu.address_space<workgroup>>
 // STAGE:       %[[DELTA:.*]] = memref.alloca() {alignment = 16 : i64} : memref<2x4x16xbf16, #gpu.address_space<workgroup>>
 // STAGE-COUNT-2: memref.alloca() {alignment = 16 : i64} : memref<2x4x16xbf16, #gpu.address_space<workgroup>>
