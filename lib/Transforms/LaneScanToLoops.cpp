@@ -28,12 +28,21 @@
 //
 // B and C are the same for every channel of a token. Given `blockThreads`
 // (the GPU block of consecutive iterations of one row), the block stages
-// each step's B and C once: every thread loads a piece of them, widens it to
-// f32 and stores it in workgroup memory (two buffers: the next step's is
-// written while this one's is read, one gpu.barrier per step), and the
-// lanes read their states' B and C from there as f32 vectors. Without it,
-// every lane loads and widens its own B and C of every token, and the loop
-// carries a step of them in registers.
+// each step once in workgroup memory: every thread loads a piece of the
+// step's B and C (widened to f32 once, not by each channel) and of its
+// channels' delta, u and z, and stores it in one of two buffers (the next
+// step's is written after this one's arithmetic, one gpu.barrier per
+// step); the lanes read their B, C and owned inputs from there, and the
+// loop carries nothing but h. Its loop then has the rows as a third
+// dimension, outside the pipeline's tile, so that the GPU dispatches a
+// row's blocks together (forRowsOutermost). Without staging, every lane
+// loads and widens its own B and C of every token, and the loop carries a
+// step of loads in registers.
+//
+// A step runs in three phases over its tokens: the owned tokens' dt, dt u
+// and gate; the recurrence; the sums and stores. The long chains of one
+// (softplus, the shuffles of the sums) then have independent work beside
+// them, which the GPU's few warps of this kernel need.
 //
 // GPU only: the iterations of a channel must be lanes of one warp, so the
 // parallel channel dimension (D * lanes) must be a multiple of 32 and map
@@ -51,7 +60,6 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "llvm/Support/MathExtras.h"
 
-
 using namespace mlir;
 using namespace mlir::hssm;
 
@@ -63,7 +71,8 @@ struct LaneScanToLoops : OpRewritePattern<SelectiveScanOp> {
   LaneScanToLoops(MLIRContext *ctx, int64_t lanes, int64_t tokensPerStep,
                   bool channelMajor, int64_t blockThreads)
       : OpRewritePattern(ctx, /*benefit=*/3), lanes(lanes),
-        groupsPerStep(std::max<int64_t>(1, (tokensPerStep + lanes - 1) / lanes)),
+        groupsPerStep(
+            std::max<int64_t>(1, (tokensPerStep + lanes - 1) / lanes)),
         channelMajor(channelMajor), blockThreads(blockThreads) {}
 
   LogicalResult matchAndRewrite(SelectiveScanOp op,
@@ -82,30 +91,31 @@ struct LaneScanToLoops : OpRewritePattern<SelectiveScanOp> {
       return failure();
     OpBuilder &b = rewriter;
     int64_t stageK = stagedPerThread(ops, d);
-    auto forEach = stageK > 0 ? &LaneScanToLoops::forRowsOutermost
-                              : &LaneScanToLoops::forRowsAndLanes;
-    (this->*forEach)(
-        b, loc, *batch, constIndex(b, loc, d * lanes),
-        [&](OpBuilder &b, Location loc, Value row, Value i) {
-          Thread th = Thread::of(b, loc, i, lanes);
-          if (stageK > 0)
-            th.stage = makeStaging(b, loc, ops, i, stageK);
-          RowInfo info = loadRow(b, loc, *batch, row, op.getPadSlotId(),
-                                 /*alwaysRead=*/false);
-          scf::IfOp::create(
-              b, loc, info.isPad,
-              [&](OpBuilder &b, Location loc) {
-                // Each lane zeros the outputs of the tokens it owns.
-                zeroColumn(b, loc, ops.out,
-                           arith::AddIOp::create(b, loc, info.begin, th.lane),
-                           info.end, th.d, lanes);
-                scf::YieldOp::create(b, loc);
-              },
-              [&](OpBuilder &b, Location loc) {
-                emitLiveRow(b, loc, ops, info, th);
-                scf::YieldOp::create(b, loc);
-              });
-        });
+    auto body = [&](OpBuilder &b, Location loc, Value row, Value i) {
+      Thread th = Thread::of(b, loc, i, lanes);
+      if (stageK > 0)
+        th.stage = makeStaging(b, loc, ops, i, stageK);
+      RowInfo info = loadRow(b, loc, *batch, row, op.getPadSlotId(),
+                             /*alwaysRead=*/false);
+      scf::IfOp::create(
+          b, loc, info.isPad,
+          [&](OpBuilder &b, Location loc) {
+            // Each lane zeros the outputs of the tokens it owns.
+            zeroColumn(b, loc, ops.out,
+                       arith::AddIOp::create(b, loc, info.begin, th.lane),
+                       info.end, th.d, lanes);
+            scf::YieldOp::create(b, loc);
+          },
+          [&](OpBuilder &b, Location loc) {
+            emitLiveRow(b, loc, ops, info, th);
+            scf::YieldOp::create(b, loc);
+          });
+    };
+    Value iterations = constIndex(b, loc, d * lanes);
+    if (stageK > 0)
+      forRowsOutermost(b, loc, *batch, iterations, body);
+    else
+      forRowsAndLanes(b, loc, *batch, iterations, body);
     rewriter.eraseOp(op);
     return success();
   }
@@ -134,12 +144,11 @@ private:
     SmallVector<Value, 3> ubs = {one, iterations, batch.numReqs};
     if (channelMajor)
       std::swap(ubs[0], ubs[1]);
-    scf::ParallelOp::create(
-        b, loc, ValueRange{zero, zero, batch.numDecodes}, ubs,
-        ValueRange{one, one, one},
-        [&](OpBuilder &b, Location loc, ValueRange ivs) {
-          body(b, loc, ivs[2], ivs[channelMajor ? 0 : 1]);
-        });
+    scf::ParallelOp::create(b, loc, ValueRange{zero, zero, batch.numDecodes},
+                            ubs, ValueRange{one, one, one},
+                            [&](OpBuilder &b, Location loc, ValueRange ivs) {
+                              body(b, loc, ivs[2], ivs[channelMajor ? 0 : 1]);
+                            });
   }
 
   /// What the block stages per step (see the file comment), in workgroup
@@ -185,8 +194,7 @@ private:
       st.z = workgroupBuffer(b, loc, {2, s, bc}, elementType(ops.z));
     Value tid =
         arith::RemUIOp::create(b, loc, i, constIndex(b, loc, blockThreads));
-    auto split = [&](int64_t piece, int64_t width, Value &outer,
-                     Value &inner) {
+    auto split = [&](int64_t piece, int64_t width, Value &outer, Value &inner) {
       Value first =
           arith::MulIOp::create(b, loc, tid, constIndex(b, loc, piece));
       outer = arith::DivUIOp::create(b, loc, first, constIndex(b, loc, width));
@@ -222,9 +230,7 @@ private:
     }
   };
 
-  int64_t statesPerLane(const ScanOperands &ops) const {
-    return ops.n / lanes;
-  }
+  int64_t statesPerLane(const ScanOperands &ops) const { return ops.n / lanes; }
   int64_t stepTokens() const { return groupsPerStep * lanes; }
 
   /// The states of B (and as many of C) each thread stages per step, or 0
@@ -270,18 +276,17 @@ private:
           /*nontemporal=*/false, vectorAlignment(st.rows, st.k));
     Value dst[] = {st.delta, st.u, st.z};
     for (size_t j = 2; j < raw.size(); ++j)
-      vector::StoreOp::create(b, loc, raw[j], dst[j - 2],
-                              ValueRange{buf, st.chanToken, st.c},
-                              /*nontemporal=*/false,
-                              vectorAlignment(dst[j - 2], st.m));
+      vector::StoreOp::create(
+          b, loc, raw[j], dst[j - 2], ValueRange{buf, st.chanToken, st.c},
+          /*nontemporal=*/false, vectorAlignment(dst[j - 2], st.m));
   }
 
   /// What loadOwned reads for group g, from buffer `buf` of the staging
   /// memory.
   SmallVector<Value> stagedOwned(OpBuilder &b, Location loc, const Thread &th,
                                  Value buf, int64_t g) const {
-    Value tok = arith::AddIOp::create(b, loc, th.lane,
-                                      constIndex(b, loc, g * lanes));
+    Value tok =
+        arith::AddIOp::create(b, loc, th.lane, constIndex(b, loc, g * lanes));
     SmallVector<Value> in;
     for (Value src : {th.stage.delta, th.stage.u, th.stage.z})
       if (src)
@@ -306,13 +311,15 @@ private:
       Value t = clamp(b, loc,
                       arith::AddIOp::create(
                           b, loc, t0,
-                          arith::AddIOp::create(
-                              b, loc, th.lane, constIndex(b, loc, g * lanes))),
+                          arith::AddIOp::create(b, loc, th.lane,
+                                                constIndex(b, loc, g * lanes))),
                       last);
-      in.push_back(memref::LoadOp::create(b, loc, ops.delta, ValueRange{t, th.d}));
+      in.push_back(
+          memref::LoadOp::create(b, loc, ops.delta, ValueRange{t, th.d}));
       in.push_back(memref::LoadOp::create(b, loc, ops.u, ValueRange{t, th.d}));
       if (ops.z)
-        in.push_back(memref::LoadOp::create(b, loc, ops.z, ValueRange{t, th.d}));
+        in.push_back(
+            memref::LoadOp::create(b, loc, ops.z, ValueRange{t, th.d}));
     }
     return in;
   }
@@ -325,9 +332,9 @@ private:
     SmallVector<Value> in;
     int64_t k = statesPerLane(ops);
     for (int64_t j = 0; j < stepTokens(); ++j) {
-      Value t = clamp(
-          b, loc, arith::AddIOp::create(b, loc, t0, constIndex(b, loc, j)),
-          last);
+      Value t =
+          clamp(b, loc,
+                arith::AddIOp::create(b, loc, t0, constIndex(b, loc, j)), last);
       in.push_back(loadVector(b, loc, ops.bMat, {t, th.n0}, k));
       in.push_back(loadVector(b, loc, ops.cMat, {t, th.n0}, k));
     }
@@ -340,8 +347,8 @@ private:
 
   Value shuffle(OpBuilder &b, Location loc, Value v, Value offset,
                 gpu::ShuffleMode mode) const {
-    Value width = arith::ConstantIntOp::create(b, loc, b.getI32Type(),
-                                               kWarpSize);
+    Value width =
+        arith::ConstantIntOp::create(b, loc, b.getI32Type(), kWarpSize);
     return gpu::ShuffleOp::create(b, loc, v, offset, width, mode)
         .getShuffleResult();
   }
@@ -358,8 +365,7 @@ private:
           b, loc, arith::CmpIPredicate::ne,
           arith::AndIOp::create(b, loc, th.lane, constIndex(b, loc, bit)),
           constIndex(b, loc, 0));
-      Value offset =
-          arith::ConstantIntOp::create(b, loc, b.getI32Type(), bit);
+      Value offset = arith::ConstantIntOp::create(b, loc, b.getI32Type(), bit);
       int64_t half = partials.size() / 2;
       SmallVector<Value> kept;
       for (int64_t k = 0; k < half; ++k) {
@@ -415,8 +421,8 @@ private:
         o.dt = softplus(b, loc, o.dt);
       o.u = toF32(b, loc, in[1]);
       if (end) {
-        o.live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                       o.t, end);
+        o.live =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, o.t, end);
         o.dt = arith::SelectOp::create(b, loc, o.live, o.dt, zeroF);
         o.u = arith::SelectOp::create(b, loc, o.live, o.u, zeroF);
       }
@@ -438,9 +444,9 @@ private:
         // from token to token is one operation deep.
         Value decay = math::Exp2Op::create(
             b, loc,
-            arith::MulFOp::create(
-                b, loc, vector::BroadcastOp::create(b, loc, vt, dtJ),
-                row.aLog2e));
+            arith::MulFOp::create(b, loc,
+                                  vector::BroadcastOp::create(b, loc, vt, dtJ),
+                                  row.aLog2e));
         h = math::FmaOp::create(
             b, loc, decay, h,
             arith::MulFOp::create(
@@ -476,11 +482,11 @@ private:
                                      Value buf, int64_t j) const {
     auto at = [&](int64_t which) -> Value {
       int64_t k = statesPerLane(ops);
-      return vector::LoadOp::create(
-          b, loc, laneVecType(b, ops), th.stage.rows,
-          ValueRange{buf, constIndex(b, loc, which), constIndex(b, loc, j),
-                     th.n0},
-          /*nontemporal=*/false, vectorAlignment(th.stage.rows, k));
+      return vector::LoadOp::create(b, loc, laneVecType(b, ops), th.stage.rows,
+                                    ValueRange{buf, constIndex(b, loc, which),
+                                               constIndex(b, loc, j), th.n0},
+                                    /*nontemporal=*/false,
+                                    vectorAlignment(th.stage.rows, k));
     };
     return {at(0), at(1)};
   }
@@ -543,9 +549,7 @@ private:
     return loop.getResults();
   }
 
-  int64_t ownedPerGroup(const ScanOperands &ops) const {
-    return ops.z ? 3 : 2;
-  }
+  int64_t ownedPerGroup(const ScanOperands &ops) const { return ops.z ? 3 : 2; }
 
   void emitLiveRow(OpBuilder &b, Location loc, const ScanOperands &ops,
                    const RowInfo &info, Thread th) const {
@@ -575,8 +579,8 @@ private:
               } else {
                 llvm::append_range(
                     init, loadOwned(b, loc, ops, th, info.begin, last));
-                llvm::append_range(
-                    init, loadRows(b, loc, ops, th, info.begin, last));
+                llvm::append_range(init,
+                                   loadRows(b, loc, ops, th, info.begin, last));
               }
               // Steps whose next step is inside the row need no clamps or
               // masks: [begin, mainEnd), mainEnd = begin + (len - S rounded
