@@ -190,6 +190,39 @@ TEST(ReferenceTest, HandComputedDecodeReadsItsSlot) {
   EXPECT_EQ(pool.ssm[0], 9.0f);
 }
 
+TEST(ReferenceTest, ProjectionInputsRoundWhereComputed) {
+  // The decode of HandComputedDecodeReadsItsSlot with projection inputs
+  // stored in bf16: xc, [delta; B; C] and y are rounded where computed,
+  // and every later use (the scan, the skip, the state) sees the rounded
+  // values.
+  Weights w = tinyWeights(25.0f, -0.125f);
+  auto run = [&](std::optional<DType> inputs, Pool &pool) {
+    pool = makePool(tinySizes, 2, -1, DType::F32, DType::F32);
+    pool.conv = {9.0f, 4.0f};
+    pool.ssm = {9.0f, 0.75f};
+    std::vector<double> out;
+    mamba1Step(tinySizes, w, singleRow(1, 1, false, /*decode=*/true), {0.5f},
+               pool, out, inputs);
+    return out;
+  };
+  auto bf16 = [](double v) { return double(roundTo(DType::BF16, float(v))); };
+  double exactXc = silu(0.25 + 0.5 * 4.0 + 1.0 * 1.0);
+  double xc = bf16(exactXc);
+  ASSERT_NE(xc, exactXc);
+  // x_proj = (1, 0.5, 2): delta = xc, B = xc / 2 and C = 2 xc stay exact.
+  double dt = xc + 25.0;
+  double h = std::exp(dt * -0.125) * 0.75 + dt * (0.5 * xc) * xc;
+  double y = bf16((2.0 * xc * h + 0.5 * xc) * silu(0.5));
+  Pool rounded, exact;
+  std::vector<double> out = run(DType::BF16, rounded);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_NEAR(out[0], 3.0 * y, 1e-12 * std::fabs(3.0 * y));
+  EXPECT_EQ(rounded.ssm[1], static_cast<float>(h));
+  // Without the option nothing is rounded (HandComputedDecodeReadsItsSlot).
+  EXPECT_NEAR(run(std::nullopt, exact)[0], 805.9283253010627, 1e-9);
+  EXPECT_GT(std::fabs(out[0] - 805.9283253010627), 1e-3);
+}
+
 TEST(ReferenceTest, ShortRowShiftsConvWindow) {
   // W = 4: a one-token row keeps the two newest entries of the old window.
   Sizes s{1, 1, 1, 1, 4};

@@ -81,7 +81,12 @@ Pool makePool(const Sizes &sizes, int64_t numSlots, int64_t padSlotId,
 
 void mamba1Step(const Sizes &sizes, const Weights &weights, const Batch &batch,
                 const std::vector<float> &xIn, Pool &pool,
-                std::vector<double> &out) {
+                std::vector<double> &out,
+                std::optional<DType> projectionInputs) {
+  // Where a compiled path stores a projection's input in a narrower type.
+  auto stored = [&](double v) {
+    return projectionInputs ? double(roundTo(*projectionInputs, float(v))) : v;
+  };
   const int64_t Hd = sizes.hd, D = sizes.d, N = sizes.n, R = sizes.r,
                 W = sizes.w;
   const int64_t T = Hd > 0 ? static_cast<int64_t>(xIn.size()) / Hd : 0;
@@ -126,12 +131,12 @@ void mamba1Step(const Sizes &sizes, const Weights &weights, const Batch &batch,
         double acc = weights.convBias[d];
         for (int64_t k = 0; k < W; ++k)
           acc += double(weights.convWeight[d * W + k]) * xs[(l + k) * D + d];
-        xc[d] = silu(acc);
+        xc[d] = stored(silu(acc));
       }
 
       // [delta_t; B_t; C_t] = W_x . xc_t
       for (int64_t j = 0; j < R + 2 * N; ++j)
-        xDbl[j] = dot(&weights.xProj[j * D], xc.data(), D);
+        xDbl[j] = stored(dot(&weights.xProj[j * D], xc.data(), D));
       const double *deltaR = &xDbl[0];
       const double *B = &xDbl[R];
       const double *C = &xDbl[R + N];
@@ -154,7 +159,7 @@ void mamba1Step(const Sizes &sizes, const Weights &weights, const Batch &batch,
         double acc = 0.0;
         for (int64_t n = 0; n < N; ++n)
           acc += C[n] * h[d * N + n];
-        y[d] = (acc + double(weights.dSkip[d]) * xc[d]) * silu(z[d]);
+        y[d] = stored((acc + double(weights.dSkip[d]) * xc[d]) * silu(z[d]));
       }
 
       // ssm_out_t = W_out . y_t

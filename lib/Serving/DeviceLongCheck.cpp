@@ -95,9 +95,14 @@ Status hssm::serving::runDeviceLongCheck(const LongCheckOptions &options,
     return Status::error("device long check: the branch invoker is empty");
   if (Status st = cuda::init(); !st)
     return Status::error("device long check: " + st.message());
-  // hssm-lower-to-nvvm rounds cuBLAS's inputs to the activation type.
+  // hssm-lower-to-nvvm stores cuBLAS's inputs in the activation type: the
+  // reference rounds them the same way, and the tolerance still allows for
+  // the values that land on neighbouring numbers of that type on the two
+  // sides.
   LongCheckOptions o = options;
   o.roundedIntermediates = std::max(o.roundedIntermediates, 3);
+  if (!o.projectionInputs)
+    o.projectionInputs = o.branch.act;
   DeviceBackend backend(o, deviceBranch, sizes);
   return runLongCheck(o, backend, report);
 }

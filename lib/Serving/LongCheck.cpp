@@ -426,7 +426,7 @@ Status Driver::checkRows(int64_t step, const StepBatch &sb,
     for (int64_t l = 0; l < o.numLayers; ++l) {
       std::vector<double> want;
       ref::mamba1Step(sizes, weights[size_t(l)], one, xr, r.refPools[size_t(l)],
-                      want);
+                      want, o.projectionInputs);
       std::vector<float> mine(got[size_t(l)].begin() + int64_t(lo),
                               got[size_t(l)].begin() + int64_t(hi));
       harness::Comparison cmp = harness::compare(mine, want, tol);

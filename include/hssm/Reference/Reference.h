@@ -15,6 +15,7 @@
 #include "hssm/Runtime/DType.h"
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace hssm::ref {
@@ -68,9 +69,15 @@ Pool makePool(const Sizes &sizes, int64_t numSlots, int64_t padSlotId,
 /// Runs the mamba1 history branch over one step: xIn [T, Hd] -> out [T, Hd],
 /// reading and writing `pool`. Pad rows produce zeros and touch no slot.
 /// Decode rows always read their slot. The batch is assumed valid.
+/// With `projectionInputs`, the values that feed a projection (the conv
+/// output xc, the x_proj output [delta; B; C], the scan output y) are
+/// rounded to that type where they are computed, as a compiled path that
+/// stores them so rounds them for every later use; without, they stay
+/// exact.
 void mamba1Step(const Sizes &sizes, const Weights &weights, const Batch &batch,
                 const std::vector<float> &xIn, Pool &pool,
-                std::vector<double> &out);
+                std::vector<double> &out,
+                std::optional<DType> projectionInputs = std::nullopt);
 
 /// SPEC.md section 4, flat: out[t] = sum_{t' <= t} x[t'] for t < count, else 0.
 void prefixSum(const std::vector<float> &x, int64_t numTokens, int64_t width,

@@ -30,6 +30,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace hssm::serving {
@@ -68,6 +69,10 @@ struct LongCheckOptions {
   /// Intermediates the compiled branch rounds to the activation type (the
   /// GPU pipeline: 3); widens the tolerance (withRoundedIntermediates).
   int roundedIntermediates = 0;
+  /// The type the compiled branch stores projection inputs in (the GPU
+  /// pipeline: the activation type), which the reference then rounds them
+  /// to as well (ref::mamba1Step); none: the reference keeps them exact.
+  std::optional<DType> projectionInputs;
 };
 
 struct LongCheckReport {
