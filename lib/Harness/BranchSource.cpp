@@ -98,6 +98,11 @@ std::vector<BranchConfig> hssm::branchTestConfigs() {
     c.n = n;
     configs.push_back(c);
   }
+  for (int64_t d : {1544, 1540}) {
+    BranchConfig c = base;
+    c.d = d;
+    configs.push_back(c);
+  }
   for (BranchMode m : {BranchMode::Zero, BranchMode::PrefixSum}) {
     BranchConfig c = base;
     c.mode = m;
