@@ -69,11 +69,12 @@ constexpr int64_t kWarpSize = 32;
 
 struct LaneScanToLoops : OpRewritePattern<SelectiveScanOp> {
   LaneScanToLoops(MLIRContext *ctx, int64_t lanes, int64_t tokensPerStep,
-                  bool channelMajor, int64_t blockThreads)
+                  bool channelMajor, int64_t blockThreads, bool stageRowsF32)
       : OpRewritePattern(ctx, /*benefit=*/3), lanes(lanes),
         groupsPerStep(
             std::max<int64_t>(1, (tokensPerStep + lanes - 1) / lanes)),
-        channelMajor(channelMajor), blockThreads(blockThreads) {}
+        channelMajor(channelMajor), blockThreads(blockThreads),
+        stageRowsF32(stageRowsF32) {}
 
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
@@ -153,7 +154,8 @@ private:
 
   /// What the block stages per step (see the file comment), in workgroup
   /// memory with two buffers (the leading dimension):
-  ///   rows: 2 x 2 (B, C) x S (tokens of the step) x N, f32;
+  ///   rows: 2 x 2 (B, C) x S (tokens of the step) x N, f32 (or as stored,
+  ///   see stageRowsF32);
   ///   delta, u, z: 2 x S x BC (the block's channels), as stored.
   /// This thread's piece: B and C states [n, n + k) of token `rowToken`,
   /// and channels [c, c + m) of token `chanToken` of delta, u and z. A lane
@@ -187,7 +189,10 @@ private:
     int64_t s = stepTokens(), bc = blockThreads / lanes;
     st.k = k;
     st.m = s / lanes;
-    st.rows = workgroupBuffer(b, loc, {2, 2, s, ops.n}, b.getF32Type());
+    Type rowType = elementType(ops.bMat);
+    if (stageRowsF32 || rowType != elementType(ops.cMat))
+      rowType = b.getF32Type();
+    st.rows = workgroupBuffer(b, loc, {2, 2, s, ops.n}, rowType);
     st.delta = workgroupBuffer(b, loc, {2, s, bc}, elementType(ops.delta));
     st.u = workgroupBuffer(b, loc, {2, s, bc}, elementType(ops.u));
     if (ops.z)
@@ -266,12 +271,14 @@ private:
     return raw;
   }
 
-  /// Stores what loadStage read into buffer `buf`, B and C widened.
+  /// Stores what loadStage read into buffer `buf`, B and C in the staging
+  /// type.
   static void storeStage(OpBuilder &b, Location loc, const Staging &st,
                          Value buf, ValueRange raw) {
+    bool widen = elementType(st.rows).isF32();
     for (int64_t which = 0; which < 2; ++which)
       vector::StoreOp::create(
-          b, loc, toF32(b, loc, raw[which]), st.rows,
+          b, loc, widen ? toF32(b, loc, raw[which]) : raw[which], st.rows,
           ValueRange{buf, constIndex(b, loc, which), st.rowToken, st.n},
           /*nontemporal=*/false, vectorAlignment(st.rows, st.k));
     Value dst[] = {st.delta, st.u, st.z};
@@ -482,11 +489,15 @@ private:
                                      Value buf, int64_t j) const {
     auto at = [&](int64_t which) -> Value {
       int64_t k = statesPerLane(ops);
-      return vector::LoadOp::create(b, loc, laneVecType(b, ops), th.stage.rows,
-                                    ValueRange{buf, constIndex(b, loc, which),
-                                               constIndex(b, loc, j), th.n0},
-                                    /*nontemporal=*/false,
-                                    vectorAlignment(th.stage.rows, k));
+      return toF32(b, loc,
+                   vector::LoadOp::create(
+                       b, loc,
+                       VectorType::get({k}, elementType(th.stage.rows)),
+                       th.stage.rows,
+                       ValueRange{buf, constIndex(b, loc, which),
+                                  constIndex(b, loc, j), th.n0},
+                       /*nontemporal=*/false,
+                       vectorAlignment(th.stage.rows, k)));
     };
     return {at(0), at(1)};
   }
@@ -614,6 +625,10 @@ private:
   int64_t lanes, groupsPerStep;
   bool channelMajor;
   int64_t blockThreads;
+  /// Staged B and C widened to f32 once per block (true), or kept as stored
+  /// and widened by each lane that reads them: half the shared-memory bytes
+  /// per read for 16-bit B and C, at one widening per state and token.
+  bool stageRowsF32;
 };
 
 } // namespace
@@ -622,7 +637,8 @@ void mlir::hssm::populateLaneScanToLoopsPatterns(RewritePatternSet &patterns,
                                                  int64_t lanes,
                                                  int64_t tokensPerStep,
                                                  bool channelMajor,
-                                                 int64_t blockThreads) {
+                                                 int64_t blockThreads,
+                                                 bool stageRowsF32) {
   patterns.add<LaneScanToLoops>(patterns.getContext(), lanes, tokensPerStep,
-                                channelMajor, blockThreads);
+                                channelMajor, blockThreads, stageRowsF32);
 }

@@ -61,7 +61,7 @@ struct HSSMLowerToLoopsPass
     if (scanLanes > 0)
       populateLaneScanToLoopsPatterns(patterns, scanLanes,
                                       laneScanTokensPerStep, channelMajor,
-                                      laneScanBlockThreads);
+                                      laneScanBlockThreads, laneScanStageF32);
     populateElementwiseToLoopsPatterns(patterns);
     if (!keepLinear)
       populateLinearToLoopsPatterns(patterns);

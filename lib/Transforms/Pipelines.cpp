@@ -120,7 +120,9 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          " scan-lanes=" + std::to_string(scanLanes) +
          " lane-scan-tokens-per-step=" +
          std::to_string(int64_t(options.laneScanTokensPerStep)) +
-         " lane-scan-block-threads=" + std::to_string(stageThreads) + "},"
+         " lane-scan-block-threads=" + std::to_string(stageThreads) +
+         " lane-scan-stage-f32=" +
+         (options.laneScanStageF32 ? "true" : "false") + "},"
          "func.func(convert-linalg-to-parallel-loops,"
          "scf-parallel-loop-tiling{parallel-loop-tile-sizes=" +
          block +

@@ -3,6 +3,7 @@
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=3" | FileCheck %s --check-prefix=ODD
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=4 lane-scan-block-threads=64" | FileCheck %s --check-prefix=STAGE
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=4 lane-scan-block-threads=256" | FileCheck %s --check-prefix=NOSTAGE
+// RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=4 lane-scan-block-threads=64 lane-scan-stage-f32=false" | FileCheck %s --check-prefix=STAGE16
 
 // The prefill scan with each channel's 16 states split across 4 lanes of a
 // warp: the parallel loop has D * 4 = 128 iterations, each holding 4
@@ -92,6 +93,14 @@
 // STAGE:         vector.store %{{.*}}, %[[ROWS]][%[[NEXT]], %{{.*}}] {{.*}} vector<1xf32>
 // STAGE:         gpu.barrier
 // STAGE-NEXT:    scf.yield %{{.*}}, %[[NEXT]] : vector<4xf32>, index
+
+// B and C staged as stored (bf16): each lane widens the 4 states it reads.
+// STAGE16-LABEL: func.func @scan(
+// STAGE16:       %[[ROWS:.*]] = memref.alloca() {alignment = 16 : i64} : memref<2x2x4x16xbf16, #gpu.address_space<workgroup>>
+// STAGE16:       vector.store %{{.*}}, %[[ROWS]][{{.*}}] {{.*}} vector<1xbf16>
+// STAGE16:       scf.for {{.*}} -> (vector<4xf32>, index)
+// STAGE16:         %[[B:.*]] = vector.load %[[ROWS]][{{.*}}] {alignment = 8 : i64} : {{.*}}, vector<4xbf16>
+// STAGE16-NEXT:    arith.extf %[[B]] : vector<4xbf16> to vector<4xf32>
 
 // Blocks of 256 iterations would span two rows (D * lanes = 128): no
 // staging.

@@ -57,11 +57,13 @@ void populateChunkedScanToLoopsPatterns(RewritePatternSet &patterns,
 /// one pass over the tokens, `tokensPerStep` of them loaded ahead. With
 /// `blockThreads` (consecutive iterations of one row that a GPU block runs
 /// and gpu.barrier synchronizes), the block shares each step's B and C
-/// through workgroup memory.
+/// through workgroup memory, B and C widened to f32 once (`stageRowsF32`)
+/// or as stored.
 void populateLaneScanToLoopsPatterns(RewritePatternSet &patterns,
                                      int64_t lanes, int64_t tokensPerStep,
                                      bool channelMajor = false,
-                                     int64_t blockThreads = 0);
+                                     int64_t blockThreads = 0,
+                                     bool stageRowsF32 = true);
 void populateLinearToLoopsPatterns(RewritePatternSet &patterns);
 void populateElementwiseToLoopsPatterns(RewritePatternSet &patterns);
 
@@ -125,6 +127,11 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       *this, "lane-scan-stage",
       llvm::cl::desc("The lane scan's blocks load each step's B and C once "
                      "into shared memory (where a block holds one row)"),
+      llvm::cl::init(true)};
+  Option<bool> laneScanStageF32{
+      *this, "lane-scan-stage-f32",
+      llvm::cl::desc("Staged B and C are widened to f32 once per block "
+                     "(false: kept as stored, widened by each lane)"),
       llvm::cl::init(true)};
   Option<bool> fastMath{
       *this, "fast-math",

@@ -107,6 +107,11 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
            "the block loads each step's B and C once, widened to f32, into "
            "workgroup memory that its lanes read (0: every lane loads its "
            "own)">,
+    Option<"laneScanStageF32", "lane-scan-stage-f32", "bool",
+           /*default=*/"true",
+           "With lane-scan-block-threads: stage B and C widened to f32 once "
+           "per block (false: as stored, widened by each lane after its "
+           "shared-memory read, half the bytes read for 16-bit B and C)">,
     Option<"fastMath", "fast-math", "bool", /*default=*/"false",
            "Mark the lowering's float arithmetic `contract` (mul + add may "
            "become one FMA) and the exponentials and divisions of silu and "
