@@ -95,7 +95,7 @@ struct LaneScanToLoops : OpRewritePattern<SelectiveScanOp> {
     auto body = [&](OpBuilder &b, Location loc, Value row, Value i) {
       Thread th = Thread::of(b, loc, i, lanes);
       if (stageK > 0)
-        th.stage = makeStaging(b, loc, ops, i, stageK);
+        th.stage = makeStaging(b, loc, ops, i, th.d, stageK);
       RowInfo info = loadRow(b, loc, *batch, row, op.getPadSlotId(),
                              /*alwaysRead=*/false);
       scf::IfOp::create(
@@ -182,9 +182,9 @@ private:
     return cast<MemRefType>(memref.getType()).getElementType();
   }
 
-  /// The staging buffers and iteration i's piece of them.
+  /// The staging buffers and the piece of them of iteration i (channel d).
   Staging makeStaging(OpBuilder &b, Location loc, const ScanOperands &ops,
-                      Value i, int64_t k) const {
+                      Value i, Value d, int64_t k) const {
     Staging st;
     int64_t s = stepTokens(), bc = blockThreads / lanes;
     st.k = k;
@@ -208,7 +208,6 @@ private:
     split(k, ops.n, st.rowToken, st.n);
     split(st.m, bc, st.chanToken, st.c);
     st.dLocal = arith::DivUIOp::create(b, loc, tid, constIndex(b, loc, lanes));
-    Value d = arith::DivUIOp::create(b, loc, i, constIndex(b, loc, lanes));
     st.blockD0 = arith::SubIOp::create(b, loc, d, st.dLocal);
     return st;
   }
@@ -288,12 +287,19 @@ private:
           /*nontemporal=*/false, vectorAlignment(dst[j - 2], st.m));
   }
 
+  /// The token of group g of a step that the lane owns, from the step's
+  /// first: lane + g * lanes.
+  Value ownedOffset(OpBuilder &b, Location loc, const Thread &th,
+                    int64_t g) const {
+    return arith::AddIOp::create(b, loc, th.lane,
+                                 constIndex(b, loc, g * lanes));
+  }
+
   /// What loadOwned reads for group g, from buffer `buf` of the staging
   /// memory.
   SmallVector<Value> stagedOwned(OpBuilder &b, Location loc, const Thread &th,
                                  Value buf, int64_t g) const {
-    Value tok =
-        arith::AddIOp::create(b, loc, th.lane, constIndex(b, loc, g * lanes));
+    Value tok = ownedOffset(b, loc, th, g);
     SmallVector<Value> in;
     for (Value src : {th.stage.delta, th.stage.u, th.stage.z})
       if (src)
@@ -315,12 +321,9 @@ private:
                                Value t0, Value last) const {
     SmallVector<Value> in;
     for (int64_t g = 0; g < groupsPerStep; ++g) {
-      Value t = clamp(b, loc,
-                      arith::AddIOp::create(
-                          b, loc, t0,
-                          arith::AddIOp::create(b, loc, th.lane,
-                                                constIndex(b, loc, g * lanes))),
-                      last);
+      Value t = clamp(
+          b, loc, arith::AddIOp::create(b, loc, t0, ownedOffset(b, loc, th, g)),
+          last);
       in.push_back(
           memref::LoadOp::create(b, loc, ops.delta, ValueRange{t, th.d}));
       in.push_back(memref::LoadOp::create(b, loc, ops.u, ValueRange{t, th.d}));
@@ -416,10 +419,7 @@ private:
     for (int64_t g = 0; g < groupsPerStep; ++g) {
       SmallVector<Value> in = ownedOf(b, loc, g);
       Owned o;
-      o.t = arith::AddIOp::create(
-          b, loc, t0,
-          arith::AddIOp::create(b, loc, th.lane,
-                                constIndex(b, loc, g * lanes)));
+      o.t = arith::AddIOp::create(b, loc, t0, ownedOffset(b, loc, th, g));
       // The owned token's dt and u; 0 past the row's end.
       o.dt = toF32(b, loc, in[0]);
       if (row.deltaBias)
@@ -491,8 +491,7 @@ private:
       int64_t k = statesPerLane(ops);
       return toF32(b, loc,
                    vector::LoadOp::create(
-                       b, loc,
-                       VectorType::get({k}, elementType(th.stage.rows)),
+                       b, loc, VectorType::get({k}, elementType(th.stage.rows)),
                        th.stage.rows,
                        ValueRange{buf, constIndex(b, loc, which),
                                   constIndex(b, loc, j), th.n0},
@@ -633,12 +632,9 @@ private:
 
 } // namespace
 
-void mlir::hssm::populateLaneScanToLoopsPatterns(RewritePatternSet &patterns,
-                                                 int64_t lanes,
-                                                 int64_t tokensPerStep,
-                                                 bool channelMajor,
-                                                 int64_t blockThreads,
-                                                 bool stageRowsF32) {
+void mlir::hssm::populateLaneScanToLoopsPatterns(
+    RewritePatternSet &patterns, int64_t lanes, int64_t tokensPerStep,
+    bool channelMajor, int64_t blockThreads, bool stageRowsF32) {
   patterns.add<LaneScanToLoops>(patterns.getContext(), lanes, tokensPerStep,
                                 channelMajor, blockThreads, stageRowsF32);
 }
