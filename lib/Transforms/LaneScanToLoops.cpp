@@ -58,6 +58,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "llvm/ADT/SmallBitVector.h"
 #include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
@@ -69,12 +70,13 @@ constexpr int64_t kWarpSize = 32;
 
 struct LaneScanToLoops : OpRewritePattern<SelectiveScanOp> {
   LaneScanToLoops(MLIRContext *ctx, int64_t lanes, int64_t tokensPerStep,
-                  bool channelMajor, int64_t blockThreads, bool stageRowsF32)
+                  bool channelMajor, int64_t blockThreads, bool stageRowsF32,
+                  bool padOwnedRows)
       : OpRewritePattern(ctx, /*benefit=*/3), lanes(lanes),
         groupsPerStep(
             std::max<int64_t>(1, (tokensPerStep + lanes - 1) / lanes)),
         channelMajor(channelMajor), blockThreads(blockThreads),
-        stageRowsF32(stageRowsF32) {}
+        stageRowsF32(stageRowsF32), padOwnedRows(padOwnedRows) {}
 
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
@@ -156,7 +158,8 @@ private:
   /// memory with two buffers (the leading dimension):
   ///   rows: 2 x 2 (B, C) x S (tokens of the step) x N, f32 (or as stored,
   ///   see stageRowsF32);
-  ///   delta, u, z: 2 x S x BC (the block's channels), as stored.
+  ///   delta, u, z: 2 x S x (BC + pad) (the block's channels, each token's
+  ///   row padded, see ownedRowPad), as stored.
   /// This thread's piece: B and C states [n, n + k) of token `rowToken`,
   /// and channels [c, c + m) of token `chanToken` of delta, u and z. A lane
   /// reads its owned tokens' delta, u, z at channel `dLocal`.
@@ -193,10 +196,15 @@ private:
     if (stageRowsF32 || rowType != elementType(ops.cMat))
       rowType = b.getF32Type();
     st.rows = workgroupBuffer(b, loc, {2, 2, s, ops.n}, rowType);
-    st.delta = workgroupBuffer(b, loc, {2, s, bc}, elementType(ops.delta));
-    st.u = workgroupBuffer(b, loc, {2, s, bc}, elementType(ops.u));
+    auto ownedBuffer = [&](Value in) {
+      Type elem = elementType(in);
+      return workgroupBuffer(b, loc, {2, s, bc + ownedRowPad(bc, st.m, elem)},
+                             elem);
+    };
+    st.delta = ownedBuffer(ops.delta);
+    st.u = ownedBuffer(ops.u);
     if (ops.z)
-      st.z = workgroupBuffer(b, loc, {2, s, bc}, elementType(ops.z));
+      st.z = ownedBuffer(ops.z);
     Value tid =
         arith::RemUIOp::create(b, loc, i, constIndex(b, loc, blockThreads));
     auto split = [&](int64_t piece, int64_t width, Value &outer, Value &inner) {
@@ -210,6 +218,37 @@ private:
     st.dLocal = arith::DivUIOp::create(b, loc, tid, constIndex(b, loc, lanes));
     st.blockD0 = arith::SubIOp::create(b, loc, d, st.dLocal);
     return st;
+  }
+
+  /// Elements added to each token's row of a staged owned input (BC
+  /// channels of `elem`) so that the rows a warp reads at once (tokens j to
+  /// j + lanes - 1, its 32 / lanes channels in each) fall in distinct
+  /// shared-memory banks (32 of 4 bytes): unpadded 16-bit rows of 32
+  /// channels are 64 bytes apart, and every other lane's row shares its
+  /// banks. A multiple of the stores' `m` elements, which keeps them
+  /// aligned; 0 when no pad up to one bank row avoids the conflicts.
+  int64_t ownedRowPad(int64_t bc, int64_t m, Type elem) const {
+    int64_t bytes = elem.getIntOrFloatBitWidth() / 8;
+    if (!padOwnedRows || bytes == 0 || 4 % bytes != 0)
+      return 0;
+    int64_t spanWords =
+        std::max<int64_t>(1, (kWarpSize / lanes) * bytes / 4);
+    for (int64_t pad = 0; pad * bytes <= 128; pad += m) {
+      if (((bc + pad) * bytes) % 4 != 0)
+        continue;
+      int64_t rowWords = (bc + pad) * bytes / 4;
+      llvm::SmallBitVector used(32);
+      bool distinct = true;
+      for (int64_t r = 0; r < lanes && distinct; ++r)
+        for (int64_t w = 0; w < spanWords && distinct; ++w) {
+          int64_t bank = (r * rowWords + w) % 32;
+          distinct = !used.test(bank);
+          used.set(bank);
+        }
+      if (distinct)
+        return pad;
+    }
+    return 0;
   }
 
   /// Where an iteration i of the (channel, lane) dimension sits.
@@ -628,13 +667,17 @@ private:
   /// and widened by each lane that reads them: half the shared-memory bytes
   /// per read for 16-bit B and C, at one widening per state and token.
   bool stageRowsF32;
+  /// Staged owned rows padded against bank conflicts (ownedRowPad).
+  bool padOwnedRows;
 };
 
 } // namespace
 
 void mlir::hssm::populateLaneScanToLoopsPatterns(
     RewritePatternSet &patterns, int64_t lanes, int64_t tokensPerStep,
-    bool channelMajor, int64_t blockThreads, bool stageRowsF32) {
+    bool channelMajor, int64_t blockThreads, bool stageRowsF32,
+    bool padOwnedRows) {
   patterns.add<LaneScanToLoops>(patterns.getContext(), lanes, tokensPerStep,
-                                channelMajor, blockThreads, stageRowsF32);
+                                channelMajor, blockThreads, stageRowsF32,
+                                padOwnedRows);
 }

@@ -35,7 +35,8 @@ Value constF32Like(OpBuilder &b, Location loc, float v, Type type);
 Value constIndex(OpBuilder &b, Location loc, int64_t v);
 /// silu(v) = v / (1 + exp(-v)).
 Value silu(OpBuilder &b, Location loc, Value v);
-/// softplus(v) = v if v > 20 else log1p(exp(v)) (SPEC.md section 2).
+/// softplus(v) = v if v > 20 else log1p(exp(v)) (SPEC.md section 2), to a
+/// few ulp.
 Value softplus(OpBuilder &b, Location loc, Value v);
 /// The size of dimension `dim` of `memref` as an index value.
 Value dimValue(OpBuilder &b, Location loc, Value memref, int64_t dim);

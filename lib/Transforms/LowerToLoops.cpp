@@ -61,7 +61,8 @@ struct HSSMLowerToLoopsPass
     if (scanLanes > 0)
       populateLaneScanToLoopsPatterns(patterns, scanLanes,
                                       laneScanTokensPerStep, channelMajor,
-                                      laneScanBlockThreads, laneScanStageF32);
+                                      laneScanBlockThreads, laneScanStageF32,
+                                      laneScanPadOwned);
     populateElementwiseToLoopsPatterns(patterns);
     if (!keepLinear)
       populateLinearToLoopsPatterns(patterns);

@@ -122,7 +122,9 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          std::to_string(int64_t(options.laneScanTokensPerStep)) +
          " lane-scan-block-threads=" + std::to_string(stageThreads) +
          " lane-scan-stage-f32=" +
-         (options.laneScanStageF32 ? "true" : "false") + "},"
+         (options.laneScanStageF32 ? "true" : "false") +
+         " lane-scan-pad-owned=" +
+         (options.laneScanPadOwned ? "true" : "false") + "},"
          "func.func(convert-linalg-to-parallel-loops,"
          "scf-parallel-loop-tiling{parallel-loop-tile-sizes=" +
          block +

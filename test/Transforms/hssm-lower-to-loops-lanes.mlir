@@ -4,6 +4,8 @@
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=4 lane-scan-block-threads=64" | FileCheck %s --check-prefix=STAGE
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=4 lane-scan-block-threads=256" | FileCheck %s --check-prefix=NOSTAGE
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=4 lane-scan-block-threads=64 lane-scan-stage-f32=false" | FileCheck %s --check-prefix=STAGE16
+// RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=8 lane-scan-block-threads=128" | FileCheck %s --check-prefix=PAD
+// RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=8 lane-scan-block-threads=128 lane-scan-pad-owned=false" | FileCheck %s --check-prefix=NOPAD
 
 // The prefill scan with each channel's 16 states split across 4 lanes of a
 // warp: the parallel loop has D * 4 = 128 iterations, each holding 4
@@ -37,7 +39,9 @@
 //   The owner's softplus(delta + b_dt) and gate silu(z) first; then per
 //   token: dt and dt * u from their owner, the lane's 4 decays, h by one
 //   FMA, its C . h partial sum.
-// CHECK:            math.log
+// CHECK:            math.exp
+// CHECK:            arith.divf
+// CHECK:            arith.maximumf
 // CHECK:            math.exp
 // CHECK:            arith.divf
 // CHECK-NOT:        math.exp2
@@ -87,7 +91,7 @@
 // STAGE:         %[[NEXT:.*]] = arith.subi %{{.*}}, %[[BUF]] : index
 // STAGE-COUNT-5:  vector.load %{{.*}} : memref<?x{{16|32}}xbf16>, vector<1xbf16>
 // STAGE:         memref.load %[[DELTA]][%[[BUF]], %{{.*}}, %{{.*}}]
-// STAGE:         math.log
+// STAGE:         arith.maximumf
 // STAGE:         vector.load %[[ROWS]][%[[BUF]], %{{.*}}] {{.*}} vector<4xf32>
 // STAGE:         gpu.shuffle idx
 // STAGE:         vector.store %{{.*}}, %[[ROWS]][%[[NEXT]], %{{.*}}] {{.*}} vector<1xf32>
@@ -101,6 +105,17 @@
 // STAGE16:       scf.for {{.*}} -> (vector<4xf32>, index)
 // STAGE16:         %[[B:.*]] = vector.load %[[ROWS]][{{.*}}] {alignment = 8 : i64} : {{.*}}, vector<4xbf16>
 // STAGE16-NEXT:    arith.extf %[[B]] : vector<4xbf16> to vector<4xf32>
+
+// Blocks of 128 (32 channels): each token's row of staged delta, u, z would
+// be 64 bytes, and lanes 0 and 2 (tokens j and j + 2) would read the same
+// banks; 4 bf16 of padding (72-byte rows) puts the 4 lanes' rows in
+// distinct banks. B and C rows (read by every lane alike) are not padded.
+// PAD-LABEL: func.func @scan(
+// PAD:       memref.alloca() {{.*}} : memref<2x2x8x16xf32, #gpu.address_space<workgroup>>
+// PAD-COUNT-3: memref.alloca() {alignment = 16 : i64} : memref<2x8x36xbf16, #gpu.address_space<workgroup>>
+// PAD:       vector.store %{{.*}} {alignment = 4 : i64} : memref<2x8x36xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
+// NOPAD-LABEL: func.func @scan(
+// NOPAD-COUNT-3: memref.alloca() {alignment = 16 : i64} : memref<2x8x32xbf16, #gpu.address_space<workgroup>>
 
 // Blocks of 256 iterations would span two rows (D * lanes = 128): no
 // staging.

@@ -58,12 +58,14 @@ void populateChunkedScanToLoopsPatterns(RewritePatternSet &patterns,
 /// `blockThreads` (consecutive iterations of one row that a GPU block runs
 /// and gpu.barrier synchronizes), the block shares each step's B and C
 /// through workgroup memory, B and C widened to f32 once (`stageRowsF32`)
-/// or as stored.
+/// or as stored, the owned delta/u/z rows padded against bank conflicts
+/// (`padOwnedRows`).
 void populateLaneScanToLoopsPatterns(RewritePatternSet &patterns,
                                      int64_t lanes, int64_t tokensPerStep,
                                      bool channelMajor = false,
                                      int64_t blockThreads = 0,
-                                     bool stageRowsF32 = true);
+                                     bool stageRowsF32 = true,
+                                     bool padOwnedRows = true);
 void populateLinearToLoopsPatterns(RewritePatternSet &patterns);
 void populateElementwiseToLoopsPatterns(RewritePatternSet &patterns);
 
@@ -132,6 +134,11 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       *this, "lane-scan-stage-f32",
       llvm::cl::desc("Staged B and C are widened to f32 once per block "
                      "(false: kept as stored, widened by each lane)"),
+      llvm::cl::init(true)};
+  Option<bool> laneScanPadOwned{
+      *this, "lane-scan-pad-owned",
+      llvm::cl::desc("Staged delta/u/z rows padded against shared-memory "
+                     "bank conflicts"),
       llvm::cl::init(true)};
   Option<bool> fastMath{
       *this, "fast-math",

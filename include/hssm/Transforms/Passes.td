@@ -112,6 +112,11 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
            "With lane-scan-block-threads: stage B and C widened to f32 once "
            "per block (false: as stored, widened by each lane after its "
            "shared-memory read, half the bytes read for 16-bit B and C)">,
+    Option<"laneScanPadOwned", "lane-scan-pad-owned", "bool",
+           /*default=*/"true",
+           "With lane-scan-block-threads: pad each token's row of the staged "
+           "delta, u and z so that the rows a warp's lanes read together "
+           "fall in distinct shared-memory banks">,
     Option<"fastMath", "fast-math", "bool", /*default=*/"false",
            "Mark the lowering's float arithmetic `contract` (mul + add may "
            "become one FMA) and the exponentials and divisions of silu and "
