@@ -169,18 +169,6 @@ private:
     int64_t k = 0, m = 0;
   };
 
-  static Value workgroupBuffer(OpBuilder &b, Location loc,
-                               ArrayRef<int64_t> shape, Type elem) {
-    auto space = gpu::AddressSpaceAttr::get(b.getContext(),
-                                            gpu::AddressSpace::Workgroup);
-    auto type =
-        MemRefType::get(shape, elem, MemRefLayoutAttrInterface(), space);
-    // One buffer per block: hssm-workgroup-allocas makes it the kernel's
-    // workgroup attribution once the loops are a kernel.
-    return memref::AllocaOp::create(b, loc, type, ValueRange(),
-                                    b.getI64IntegerAttr(16));
-  }
-
   static Type elementType(Value memref) {
     return cast<MemRefType>(memref.getType()).getElementType();
   }

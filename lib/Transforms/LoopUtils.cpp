@@ -2,7 +2,9 @@
 
 #include "LoopUtils.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -156,6 +158,15 @@ void mlir::hssm::forRowsAndChannels(
                             else
                               body(b, loc, ivs[0], ivs[1]);
                           });
+}
+
+Value mlir::hssm::workgroupBuffer(OpBuilder &b, Location loc,
+                                  ArrayRef<int64_t> shape, Type elem) {
+  auto space = gpu::AddressSpaceAttr::get(b.getContext(),
+                                          gpu::AddressSpace::Workgroup);
+  auto type = MemRefType::get(shape, elem, MemRefLayoutAttrInterface(), space);
+  return memref::AllocaOp::create(b, loc, type, ValueRange(),
+                                  b.getI64IntegerAttr(16));
 }
 
 Value mlir::hssm::constIndex(OpBuilder &b, Location loc, int64_t v) {

@@ -35,6 +35,12 @@ Value constF32Like(OpBuilder &b, Location loc, float v, Type type);
 Value constIndex(OpBuilder &b, Location loc, int64_t v);
 /// silu(v) = v / (1 + exp(-v)).
 Value silu(OpBuilder &b, Location loc, Value v);
+/// A buffer shared by the GPU block: a memref.alloca in workgroup memory,
+/// aligned to 16 bytes, which hssm-workgroup-allocas makes the kernel's
+/// workgroup attribution once the loops are a kernel.
+Value workgroupBuffer(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                      Type elem);
+
 /// softplus(v) = v if v > 20 else log1p(exp(v)) (SPEC.md section 2), to a
 /// few ulp.
 Value softplus(OpBuilder &b, Location loc, Value v);

@@ -51,7 +51,8 @@ struct HSSMLowerToLoopsPass
     populateConvToLoopsPatterns(
         patterns, convChannels, channelMajor,
         decodeConvChannels > 0 ? decodeConvChannels : convChannels);
-    populateScanToLoopsPatterns(patterns, decodeScanRows, channelMajor);
+    populateScanToLoopsPatterns(patterns, decodeScanRows, channelMajor,
+                                decodeScanBlockThreads);
     if (convChunk > 0)
       populateChunkedConvToLoopsPatterns(patterns, convChunk, convChannels,
                                          channelMajor, convTokensPerStep);

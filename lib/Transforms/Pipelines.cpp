@@ -89,6 +89,8 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
   // Staged B and C need a block's threads in one row (same barriers).
   int64_t stageThreads =
       options.laneScanStage && options.blockRows == 1 ? options.blockSize : 0;
+  int64_t decodeStageThreads =
+      options.decodeScanStage && options.blockRows == 1 ? options.blockSize : 0;
   // exp and log become libdevice calls; link it by path so that the PTX does
   // not depend on how the environment names the CUDA toolkit.
   std::string libdevice =
@@ -117,6 +119,7 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          std::to_string(int64_t(options.convTokensPerStep)) +
          " decode-scan-rows=" +
          std::to_string(int64_t(options.decodeScanRows)) +
+         " decode-scan-block-threads=" + std::to_string(decodeStageThreads) +
          " scan-lanes=" + std::to_string(scanLanes) +
          " lane-scan-tokens-per-step=" +
          std::to_string(int64_t(options.laneScanTokensPerStep)) +

@@ -14,6 +14,7 @@
 #include "ScanCommon.h"
 #include "hssm/Transforms/Passes.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -87,10 +88,18 @@ private:
 /// past num_decodes, clamped to the last one) reads slot 0 and its result
 /// is dropped: no branch stands between the loads. An empty pool has no
 /// slot 0, and then every row must be a pad row: zeros only.
+///
+/// Given `blockThreads` (GPU: the block of consecutive channels of one row
+/// group that gpu.barrier synchronizes), the block stages the group's B and
+/// C rows once, widened to f32, in workgroup memory, and every thread reads
+/// them from there. They are the same for all channels; loaded and widened
+/// by each thread they took two thirds of its registers (158 at 4 rows),
+/// which capped the state rows in flight per SM.
 struct DecodeScanToLoops : OpRewritePattern<StateUpdateOp> {
-  DecodeScanToLoops(MLIRContext *ctx, int64_t rows, bool channelMajor)
+  DecodeScanToLoops(MLIRContext *ctx, int64_t rows, bool channelMajor,
+                    int64_t blockThreads)
       : OpRewritePattern(ctx), rows(std::max<int64_t>(rows, 1)),
-        channelMajor(channelMajor) {}
+        channelMajor(channelMajor), blockThreads(blockThreads) {}
 
   LogicalResult matchAndRewrite(StateUpdateOp op,
                                 PatternRewriter &rewriter) const override {
@@ -109,14 +118,20 @@ struct DecodeScanToLoops : OpRewritePattern<StateUpdateOp> {
     Value hasSlots =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt,
                               dimValue(b, loc, op.getSsmState(), 0), zero);
+    bool staged = stages(op);
     forRowsAndChannels(
         b, loc, zero, groups, dimValue(b, loc, op.getA(), 0), channelMajor,
         [&](OpBuilder &b, Location loc, Value group, Value d) {
           SmallVector<Row> members = rowsOf(b, loc, *batch, op, group);
+          Value rowsBuf =
+              staged ? workgroupBuffer(
+                           b, loc, {rows, 2, op.getA().getType().getDimSize(1)},
+                           b.getF32Type())
+                     : Value();
           scf::IfOp::create(
               b, loc, hasSlots,
               [&](OpBuilder &b, Location loc) {
-                emitRows(b, loc, op, members, d);
+                emitRows(b, loc, op, members, d, rowsBuf);
                 scf::YieldOp::create(b, loc);
               },
               [&](OpBuilder &b, Location loc) {
@@ -174,8 +189,65 @@ private:
     });
   }
 
-  static void emitRows(OpBuilder &b, Location loc, StateUpdateOp op,
-                       ArrayRef<Row> group, Value d) {
+  /// Staging applies where every block lies inside one row group (D a
+  /// multiple of blockThreads, so all its threads reach the barrier).
+  bool stages(StateUpdateOp op) const {
+    int64_t d = op.getA().getType().getDimSize(0);
+    return blockThreads > 0 && !ShapedType::isDynamic(d) &&
+           !ShapedType::isDynamic(op.getA().getType().getDimSize(1)) &&
+           d % blockThreads == 0;
+  }
+
+  /// The group's B and C rows into `buf` ([rows][B, C][N], f32): thread
+  /// tid of the block takes state n of member r for e = tid, tid +
+  /// blockThreads, ... below rows * N; then a barrier.
+  void stageRows(OpBuilder &b, Location loc, StateUpdateOp op,
+                 ArrayRef<Row> group, Value d, Value buf) const {
+    ScanOperands ops = ScanOperands::of(op);
+    int64_t total = rows * ops.n;
+    Value tid =
+        arith::RemUIOp::create(b, loc, d, constIndex(b, loc, blockThreads));
+    for (int64_t first = 0; first < total; first += blockThreads) {
+      Value e = arith::AddIOp::create(b, loc, tid, constIndex(b, loc, first));
+      auto stageOne = [&](OpBuilder &b, Location loc) {
+        Value r = arith::DivUIOp::create(b, loc, e, constIndex(b, loc, ops.n));
+        Value n = arith::RemUIOp::create(b, loc, e, constIndex(b, loc, ops.n));
+        // Member r's token (r is this thread's, not a constant).
+        Value t = group.front().info.begin;
+        for (int64_t k = 1; k < rows; ++k)
+          t = arith::SelectOp::create(
+              b, loc,
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, r,
+                                    constIndex(b, loc, k)),
+              group[k].info.begin, t);
+        Value rowsIn[] = {ops.bMat, ops.cMat};
+        for (int64_t which = 0; which < 2; ++which)
+          memref::StoreOp::create(
+              b, loc,
+              toF32(b, loc,
+                    memref::LoadOp::create(b, loc, rowsIn[which],
+                                           ValueRange{t, n})),
+              buf, ValueRange{r, constIndex(b, loc, which), n});
+      };
+      if (first + blockThreads <= total) {
+        stageOne(b, loc);
+        continue;
+      }
+      scf::IfOp::create(b, loc,
+                        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                              e, constIndex(b, loc, total)),
+                        [&](OpBuilder &b, Location loc) {
+                          stageOne(b, loc);
+                          scf::YieldOp::create(b, loc);
+                        });
+    }
+    gpu::BarrierOp::create(b, loc);
+  }
+
+  /// With `rowsBuf`, B and C of member i come from its staged rows, staged
+  /// after the state loads are issued (a barrier would hold them back).
+  void emitRows(OpBuilder &b, Location loc, StateUpdateOp op,
+                ArrayRef<Row> group, Value d, Value rowsBuf) const {
     ScanOperands ops = ScanOperands::of(op);
     Value zero = constIndex(b, loc, 0);
     ScanRow channel = ScanRow::load(b, loc, ops, d, zero, /*log2eOnDt=*/true);
@@ -185,10 +257,38 @@ private:
                                            r.info.srcSlot);
       h.push_back(loadVecF32(b, loc, ops.state, {slot, d, zero}, ops.n));
     }
+    // Staged: every row's delta, u (and z) are loaded with the states,
+    // before the barrier, so that their latency overlaps the staging.
+    SmallVector<SmallVector<Value>> own;
+    if (rowsBuf) {
+      for (const Row &r : group) {
+        SmallVector<Value> in;
+        for (Value src : {ops.delta, ops.u, ops.z})
+          if (src)
+            in.push_back(memref::LoadOp::create(b, loc, src,
+                                                ValueRange{r.info.begin, d}));
+        own.push_back(in);
+      }
+      stageRows(b, loc, op, group, d, rowsBuf);
+    }
     SmallVector<Value> y(group.size());
-    for (auto [i, r] : llvm::enumerate(group))
-      h[i] = scanToken(b, loc, ops, channel, r.info.begin, d, h[i],
-                       /*writeOutput=*/true, /*dtOut=*/nullptr, &y[i]);
+    for (auto [i, r] : llvm::enumerate(group)) {
+      if (!rowsBuf) {
+        h[i] = scanToken(b, loc, ops, channel, r.info.begin, d, h[i],
+                         /*writeOutput=*/true, /*dtOut=*/nullptr, &y[i]);
+        continue;
+      }
+      Value member = constIndex(b, loc, int64_t(i));
+      auto input = [&](unsigned which) -> Value {
+        if (which == 2 || which == 3)
+          return loadVector(
+              b, loc, rowsBuf,
+              {member, constIndex(b, loc, which - 2), zero}, ops.n);
+        return own[i][which == 4 ? 2 : which];
+      };
+      h[i] = scanTokenWith(b, loc, ops, channel, input, r.info.begin, d, h[i],
+                           /*writeOutput=*/true, /*dtOut=*/nullptr, &y[i]);
+    }
     Value zeroF = constF32(b, loc, 0.0f);
     for (auto [i, r] : llvm::enumerate(group)) {
       ifLive(b, loc, r, [&](OpBuilder &b, Location loc) {
@@ -209,14 +309,16 @@ private:
 
   int64_t rows;
   bool channelMajor;
+  int64_t blockThreads;
 };
 
 } // namespace
 
 void mlir::hssm::populateScanToLoopsPatterns(RewritePatternSet &patterns,
                                              int64_t decodeRows,
-                                             bool channelMajor) {
+                                             bool channelMajor,
+                                             int64_t decodeBlockThreads) {
   patterns.add<ScanToLoops>(patterns.getContext(), channelMajor);
   patterns.add<DecodeScanToLoops>(patterns.getContext(), decodeRows,
-                                  channelMajor);
+                                  channelMajor, decodeBlockThreads);
 }

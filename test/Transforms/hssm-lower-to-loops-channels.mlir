@@ -1,5 +1,7 @@
 // RUN: hssm-opt %s -hssm-lower-to-loops="conv-channels=8 decode-scan-rows=2" | FileCheck %s
 // RUN: hssm-opt %s -hssm-lower-to-loops="conv-channels=3" | FileCheck %s --check-prefix=ONE
+// RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=2 decode-scan-block-threads=32" | FileCheck %s --check-prefix=STAGE
+// RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=2 decode-scan-block-threads=64" | FileCheck %s --check-prefix=NOSTAGE
 
 // Channel groups: with conv-channels=K, conv_update runs one iteration per
 // (row, K adjacent channels) and moves the group's conv state, inputs and
@@ -75,6 +77,32 @@ func.func @conv_update(%qsl: memref<?xi32>, %si: memref<?xi32>,
 // CHECK:      scf.if %[[LIVE1]] {
 // CHECK:        vector.store %{{[a-z0-9_]+}}, %[[SS]][%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xbf16>, vector<16xbf16>
 // CHECK-NOT:  scf.for
+
+// Staged (GPU blocks of 32 channels of one row group): the block loads the
+// group's B and C rows once, widened to f32, into workgroup memory
+// ([rows][B, C][N]), after every row's state, delta and u loads are issued
+// and before a barrier; each thread then reads its B and C rows from there.
+// Blocks of 64 would span two row groups (D = 32): not staged.
+// STAGE-LABEL: func.func @state_update(
+// STAGE-SAME: %{{[a-zA-Z0-9_]+}}: memref<32x16xf32>, %[[BM:[a-zA-Z0-9_]+]]: memref<?x16xf32>, %[[CM:[a-zA-Z0-9_]+]]: memref<?x16xf32>,
+// STAGE:      %[[BUF:.*]] = memref.alloca() {alignment = 16 : i64} : memref<2x2x16xf32, #gpu.address_space<workgroup>>
+// STAGE-COUNT-2: vector.load %{{.*}} : memref<?x32x16xbf16>, vector<16xbf16>
+// STAGE:      %[[TID:.*]] = arith.remui %{{.*}}, %{{.*}} : index
+// STAGE:      %[[R:.*]] = arith.divui %{{.*}}, %{{.*}} : index
+// STAGE:      %[[N:.*]] = arith.remui %{{.*}}, %{{.*}} : index
+// STAGE:      %[[T:.*]] = arith.select %{{.*}}, %{{.*}}, %{{.*}} : index
+// STAGE:      %[[BV:.*]] = memref.load %[[BM]][%[[T]], %[[N]]] : memref<?x16xf32>
+// STAGE-NEXT: memref.store %[[BV]], %[[BUF]][%[[R]], %{{.*}}, %[[N]]]
+// STAGE:      %[[CV:.*]] = memref.load %[[CM]][%[[T]], %[[N]]] : memref<?x16xf32>
+// STAGE-NEXT: memref.store %[[CV]], %[[BUF]][%[[R]], %{{.*}}, %[[N]]]
+// STAGE-NEXT: gpu.barrier
+// STAGE-NOT:  vector.load %[[BM]]
+// STAGE-NOT:  vector.load %[[CM]]
+// STAGE-COUNT-4: vector.load %[[BUF]][%{{.*}}, %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<2x2x16xf32, #gpu.address_space<workgroup>>, vector<16xf32>
+// STAGE-NOT:  gpu.barrier
+// NOSTAGE-LABEL: func.func @state_update(
+// NOSTAGE-NOT: memref.alloca
+// NOSTAGE-NOT: gpu.barrier
 
 // ONE-LABEL: func.func @state_update(
 // ONE-NOT:   arith.ceildivui

@@ -41,10 +41,13 @@ void populateChunkedConvToLoopsPatterns(RewritePatternSet &patterns,
                                         int64_t chunk, int64_t channels = 1,
                                         bool channelMajor = false,
                                         int64_t tokensPerStep = 1);
-/// `decodeRows`: decode rows per parallel iteration of state_update.
+/// `decodeRows`: decode rows per parallel iteration of state_update;
+/// `decodeBlockThreads` (GPU): the block of consecutive channels that
+/// stages a row group's B and C in workgroup memory (0: none).
 void populateScanToLoopsPatterns(RewritePatternSet &patterns,
                                  int64_t decodeRows = 1,
-                                 bool channelMajor = false);
+                                 bool channelMajor = false,
+                                 int64_t decodeBlockThreads = 0);
 /// selective_scan chunked over time (`chunk` tokens), joined by the
 /// associative rule; carries in fp32 temporaries (gpu.alloc when
 /// `deviceAlloc`).
@@ -125,6 +128,12 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       *this, "lane-scan-tokens-per-step",
       llvm::cl::desc("Tokens the lane scan loads ahead per step"),
       llvm::cl::init(16)};
+  Option<bool> decodeScanStage{
+      *this, "decode-scan-stage",
+      llvm::cl::desc("The state update's blocks load their rows' B and C "
+                     "once into shared memory (where a block holds one row "
+                     "group)"),
+      llvm::cl::init(true)};
   Option<bool> laneScanStage{
       *this, "lane-scan-stage",
       llvm::cl::desc("The lane scan's blocks load each step's B and C once "

@@ -83,6 +83,13 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
            /*default=*/"1",
            "Decode rows per parallel iteration of state_update (one channel "
            "each; the channel's A is loaded once for them)">,
+    Option<"decodeScanBlockThreads", "decode-scan-block-threads", "int64_t",
+           /*default=*/"0",
+           "GPU only: state_update's channels run in blocks of this many "
+           "consecutive ones of one row group, which gpu.barrier "
+           "synchronizes (a GPU block). Where D is a multiple of it, the "
+           "block loads the group's B and C once, widened to f32, into "
+           "workgroup memory that its threads read (0: each loads its own)">,
     Option<"convTokensPerStep", "conv-tokens-per-step", "int64_t",
            /*default=*/"1",
            "Tokens per iteration of the chunked prefill conv's token loop, "
