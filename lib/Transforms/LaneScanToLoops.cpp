@@ -71,12 +71,13 @@ constexpr int64_t kWarpSize = 32;
 struct LaneScanToLoops : OpRewritePattern<SelectiveScanOp> {
   LaneScanToLoops(MLIRContext *ctx, int64_t lanes, int64_t tokensPerStep,
                   bool channelMajor, int64_t blockThreads, bool stageRowsF32,
-                  bool padOwnedRows)
+                  bool padOwnedRows, int64_t prefetchSteps)
       : OpRewritePattern(ctx, /*benefit=*/3), lanes(lanes),
         groupsPerStep(
             std::max<int64_t>(1, (tokensPerStep + lanes - 1) / lanes)),
         channelMajor(channelMajor), blockThreads(blockThreads),
-        stageRowsF32(stageRowsF32), padOwnedRows(padOwnedRows) {}
+        stageRowsF32(stageRowsF32), padOwnedRows(padOwnedRows),
+        prefetchSteps(std::clamp<int64_t>(prefetchSteps, 1, 2)) {}
 
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
@@ -569,7 +570,13 @@ private:
           Value buf = c[1];
           Value nextBuf =
               arith::SubIOp::create(b, loc, constIndex(b, loc, 1), buf);
-          SmallVector<Value> raw = loadStage(b, loc, ops, th.stage, next, last);
+          // The loads of step t0 + prefetchSteps * S; with 2, the next
+          // step's were issued one step ago and are carried.
+          Value ahead = prefetchSteps == 1
+                            ? next
+                            : arith::AddIOp::create(b, loc, next, step);
+          SmallVector<Value> raw =
+              loadStage(b, loc, ops, th.stage, ahead, last);
           Value h = computeStep(
               b, loc, ops, row, th, t0, end,
               [&](OpBuilder &b, Location loc, int64_t g) {
@@ -579,9 +586,15 @@ private:
                 return stagedRows(b, loc, ops, th, buf, j);
               },
               c[0]);
-          storeStage(b, loc, th.stage, nextBuf, raw);
+          SmallVector<Value> yield = {h, nextBuf};
+          if (prefetchSteps == 1) {
+            storeStage(b, loc, th.stage, nextBuf, raw);
+          } else {
+            storeStage(b, loc, th.stage, nextBuf, c.drop_front(2));
+            llvm::append_range(yield, raw);
+          }
           gpu::BarrierOp::create(b, loc);
-          scf::YieldOp::create(b, loc, ValueRange{h, nextBuf});
+          scf::YieldOp::create(b, loc, yield);
         });
     return loop.getResults();
   }
@@ -609,26 +622,36 @@ private:
               if (th.stage.k > 0) {
                 // The first step's inputs into buffer 0.
                 Value buf = constIndex(b, loc, 0);
-                storeStage(b, loc, th.stage, buf,
-                           loadStage(b, loc, ops, th.stage, info.begin, last));
+                SmallVector<Value> first =
+                    loadStage(b, loc, ops, th.stage, info.begin, last);
+                SmallVector<Value> second;
+                if (prefetchSteps == 2)
+                  second = loadStage(
+                      b, loc, ops, th.stage,
+                      arith::AddIOp::create(b, loc, info.begin, step), last);
+                storeStage(b, loc, th.stage, buf, first);
                 gpu::BarrierOp::create(b, loc);
                 init.push_back(buf);
+                llvm::append_range(init, second);
               } else {
                 llvm::append_range(
                     init, loadOwned(b, loc, ops, th, info.begin, last));
                 llvm::append_range(init,
                                    loadRows(b, loc, ops, th, info.begin, last));
               }
-              // Steps whose next step is inside the row need no clamps or
-              // masks: [begin, mainEnd), mainEnd = begin + (len - S rounded
-              // down to a multiple of S), begin when len < S. The rest, at
-              // most two steps, clamp and mask.
+              // Steps whose loads ahead (P = 1 step, or prefetchSteps when
+              // staged) are inside the row need no clamps or masks:
+              // [begin, mainEnd), mainEnd = begin + (len - P S rounded down
+              // to a multiple of S), begin when len < P S. The rest, at
+              // most P + 1 steps, clamp and mask.
+              int64_t aheadSteps = th.stage.k > 0 ? prefetchSteps : 1;
+              Value aheadTokens = constIndex(b, loc, aheadSteps * stepTokens());
               Value len = arith::SubIOp::create(b, loc, info.end, info.begin);
               Value room = arith::SelectOp::create(
                   b, loc,
                   arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, len,
-                                        step),
-                  arith::SubIOp::create(b, loc, len, step),
+                                        aheadTokens),
+                  arith::SubIOp::create(b, loc, len, aheadTokens),
                   constIndex(b, loc, 0));
               Value mainEnd = arith::AddIOp::create(
                   b, loc, info.begin,
@@ -657,6 +680,9 @@ private:
   bool stageRowsF32;
   /// Staged owned rows padded against bank conflicts (ownedRowPad).
   bool padOwnedRows;
+  /// Staged: how many steps ahead a step's global loads are issued (1 or
+  /// 2; with 2 they wait a whole step in registers before their stores).
+  int64_t prefetchSteps;
 };
 
 } // namespace
@@ -664,8 +690,8 @@ private:
 void mlir::hssm::populateLaneScanToLoopsPatterns(
     RewritePatternSet &patterns, int64_t lanes, int64_t tokensPerStep,
     bool channelMajor, int64_t blockThreads, bool stageRowsF32,
-    bool padOwnedRows) {
+    bool padOwnedRows, int64_t prefetchSteps) {
   patterns.add<LaneScanToLoops>(patterns.getContext(), lanes, tokensPerStep,
                                 channelMajor, blockThreads, stageRowsF32,
-                                padOwnedRows);
+                                padOwnedRows, prefetchSteps);
 }

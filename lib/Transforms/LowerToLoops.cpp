@@ -63,7 +63,7 @@ struct HSSMLowerToLoopsPass
       populateLaneScanToLoopsPatterns(patterns, scanLanes,
                                       laneScanTokensPerStep, channelMajor,
                                       laneScanBlockThreads, laneScanStageF32,
-                                      laneScanPadOwned);
+                                      laneScanPadOwned, laneScanPrefetchSteps);
     populateElementwiseToLoopsPatterns(patterns);
     if (!keepLinear)
       populateLinearToLoopsPatterns(patterns);

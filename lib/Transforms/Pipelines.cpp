@@ -127,7 +127,9 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          " lane-scan-stage-f32=" +
          (options.laneScanStageF32 ? "true" : "false") +
          " lane-scan-pad-owned=" +
-         (options.laneScanPadOwned ? "true" : "false") + "},"
+         (options.laneScanPadOwned ? "true" : "false") +
+         " lane-scan-prefetch-steps=" +
+         std::to_string(int64_t(options.laneScanPrefetchSteps)) + "},"
          "func.func(convert-linalg-to-parallel-loops,"
          "scf-parallel-loop-tiling{parallel-loop-tile-sizes=" +
          block +

@@ -5,6 +5,7 @@
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=4 lane-scan-block-threads=256" | FileCheck %s --check-prefix=NOSTAGE
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=4 lane-scan-block-threads=64 lane-scan-stage-f32=false" | FileCheck %s --check-prefix=STAGE16
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=8 lane-scan-block-threads=128" | FileCheck %s --check-prefix=PAD
+// RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=4 lane-scan-block-threads=64 lane-scan-prefetch-steps=2" | FileCheck %s --check-prefix=PF2
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=8 lane-scan-block-threads=128 lane-scan-pad-owned=false" | FileCheck %s --check-prefix=NOPAD
 
 // The prefill scan with each channel's 16 states split across 4 lanes of a
@@ -105,6 +106,23 @@
 // STAGE16:       scf.for {{.*}} -> (vector<4xf32>, index)
 // STAGE16:         %[[B:.*]] = vector.load %[[ROWS]][{{.*}}] {alignment = 8 : i64} : {{.*}}, vector<4xbf16>
 // STAGE16-NEXT:    arith.extf %[[B]] : vector<4xbf16> to vector<4xf32>
+
+// Loads two steps ahead: the main loop also carries the next step's raw B,
+// C, delta, u, z (loaded one step before), stages those after the step's
+// arithmetic, and loads the step after next (t0 + 2 S).
+// PF2-LABEL: func.func @scan(
+// PF2:       gpu.barrier
+// PF2:       scf.for %[[T0:.*]] = %{{.*}} to %{{.*}} step %[[S:.*]] iter_args(%{{.*}} = %{{.*}}, %[[BUF:.*]] = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %[[DC:.*]] = %{{.*}}, %[[UC:.*]] = %{{.*}}, %[[ZC:.*]] = %{{.*}}) -> (vector<4xf32>, index, vector<1xbf16>, vector<1xbf16>, vector<1xbf16>, vector<1xbf16>, vector<1xbf16>)
+// PF2:         %[[NEXT:.*]] = arith.addi %[[T0]], %[[S]] : index
+// PF2:         %[[NB:.*]] = arith.subi %{{.*}}, %[[BUF]] : index
+// PF2:         %[[AHEAD:.*]] = arith.addi %[[NEXT]], %[[S]] : index
+// PF2:         %[[T2:.*]] = arith.addi %[[AHEAD]], %{{.*}} : index
+// PF2:         %[[BN:.*]] = vector.load %{{.*}}[%[[T2]], %{{.*}}] {{.*}} : memref<?x16xbf16>, vector<1xbf16>
+// PF2:         vector.store %[[DC]], %{{.*}}[%[[NB]], %{{.*}}, %{{.*}}] {{.*}} : memref<2x4x16xbf16, #gpu.address_space<workgroup>>, vector<1xbf16>
+// PF2:         vector.store %[[UC]], %{{.*}}[%[[NB]], %{{.*}}, %{{.*}}]
+// PF2:         vector.store %[[ZC]], %{{.*}}[%[[NB]], %{{.*}}, %{{.*}}]
+// PF2-NEXT:    gpu.barrier
+// PF2-NEXT:    scf.yield %{{.*}}, %[[NB]], %[[BN]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} :
 
 // Blocks of 128 (32 channels): each token's row of staged delta, u, z would
 // be 64 bytes, and lanes 0 and 2 (tokens j and j + 2) would read the same

@@ -62,13 +62,15 @@ void populateChunkedScanToLoopsPatterns(RewritePatternSet &patterns,
 /// and gpu.barrier synchronizes), the block shares each step's B and C
 /// through workgroup memory, B and C widened to f32 once (`stageRowsF32`)
 /// or as stored, the owned delta/u/z rows padded against bank conflicts
-/// (`padOwnedRows`).
+/// (`padOwnedRows`), each step's loads issued `prefetchSteps` (1 or 2)
+/// steps ahead.
 void populateLaneScanToLoopsPatterns(RewritePatternSet &patterns,
                                      int64_t lanes, int64_t tokensPerStep,
                                      bool channelMajor = false,
                                      int64_t blockThreads = 0,
                                      bool stageRowsF32 = true,
-                                     bool padOwnedRows = true);
+                                     bool padOwnedRows = true,
+                                     int64_t prefetchSteps = 1);
 void populateLinearToLoopsPatterns(RewritePatternSet &patterns);
 void populateElementwiseToLoopsPatterns(RewritePatternSet &patterns);
 
@@ -144,6 +146,11 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       llvm::cl::desc("Staged B and C are widened to f32 once per block "
                      "(false: kept as stored, widened by each lane)"),
       llvm::cl::init(true)};
+  Option<int64_t> laneScanPrefetchSteps{
+      *this, "lane-scan-prefetch-steps",
+      llvm::cl::desc("Steps ahead the staged lane scan issues its global "
+                     "loads (1 or 2)"),
+      llvm::cl::init(1)};
   Option<bool> laneScanPadOwned{
       *this, "lane-scan-pad-owned",
       llvm::cl::desc("Staged delta/u/z rows padded against shared-memory "

@@ -119,6 +119,12 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
            "With lane-scan-block-threads: stage B and C widened to f32 once "
            "per block (false: as stored, widened by each lane after its "
            "shared-memory read, half the bytes read for 16-bit B and C)">,
+    Option<"laneScanPrefetchSteps", "lane-scan-prefetch-steps", "int64_t",
+           /*default=*/"1",
+           "With lane-scan-block-threads: issue each step's global loads "
+           "this many steps ahead (1 or 2; with 2, a step's loads wait a "
+           "whole step in registers before they are staged, more time for "
+           "their latency than one step of arithmetic)">,
     Option<"laneScanPadOwned", "lane-scan-pad-owned", "bool",
            /*default=*/"true",
            "With lane-scan-block-threads: pad each token's row of the staged "
