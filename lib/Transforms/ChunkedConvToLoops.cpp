@@ -2,11 +2,15 @@
 //
 // The prefill conv in chunks of `chunk` tokens that run in parallel: unlike
 // the scan, a chunk needs no carry, since its window of W-1 older inputs is
-// in x itself (or, before the row's first token, in the conv state). Two loop
-// nests, so that the state is rewritten only after every chunk has read it:
-//   1. per (row, chunk, channel group): the outputs of the chunk's tokens;
-//   2. per (row, channel group): the row's last W-1 raw inputs to the dst
-//      slot.
+// in x itself (or, before the row's first token, in the conv state). One
+// iteration per (row, chunk, channel group) computes the outputs of the
+// chunk's tokens; the row's first chunk also writes its last W-1 raw inputs
+// to the dst slot, after it has read the old state. With chunks of at least
+// W-1 tokens no other chunk reads the state (their windows lie in x), and a
+// valid batch lets no other row read a slot that a row writes (the
+// runtime's batch check), so no other iteration can see the write: one
+// kernel, not a second loop nest (a second launch) after every chunk has
+// read the state. Shorter chunks keep that second loop nest.
 // A group is K adjacent channels, moved as vectors (see Channels).
 //
 //===----------------------------------------------------------------------===//
@@ -84,7 +88,36 @@ struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
           .getResult(0);
     };
 
-    // 1. Outputs, chunk by chunk.
+    // The new conv state of a live row: its inputs end-(W-1) .. end-1, read
+    // whole before any is written (dst may be src).
+    auto writeState = [&](OpBuilder &b, Location loc, const RowInfo &info,
+                          const Channels &d) {
+      SmallVector<Value> window;
+      for (int64_t k = 0; k < width - 1; ++k) {
+        Value p = arith::SubIOp::create(b, loc, info.end,
+                                        constIndex(b, loc, width - 1 - k));
+        window.push_back(input(b, loc, info, p, d));
+      }
+      for (int64_t k = 0; k < width - 1; ++k)
+        storeChannels(b, loc, window[k], state,
+                      {info.dstSlot, constIndex(b, loc, k)}, d);
+    };
+    auto ifNotPad = [&](OpBuilder &b, Location loc, Value cond,
+                        const RowInfo &info,
+                        function_ref<void(OpBuilder &, Location)> body) {
+      Value notPad = arith::XOrIOp::create(
+          b, loc, info.isPad,
+          arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+      if (cond)
+        notPad = arith::AndIOp::create(b, loc, cond, notPad);
+      scf::IfOp::create(b, loc, notPad, [&](OpBuilder &b, Location loc) {
+        body(b, loc);
+        scf::YieldOp::create(b, loc);
+      });
+    };
+    bool fusedState = chunk >= width - 1;
+
+    // Outputs, chunk by chunk (and the state, by each row's first chunk).
     forRowsAndChannels(
         b, loc, zero, chunks.count, groups, channelMajor,
         [&](OpBuilder &b, Location loc, Value rc, Value g) {
@@ -114,30 +147,29 @@ struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
                 });
             scf::YieldOp::create(b, loc);
           });
+          // A row's first chunk exists even when the row has no tokens.
+          if (fusedState)
+            ifNotPad(b, loc,
+                     arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                           ch.c, zero),
+                     info, [&](OpBuilder &b, Location loc) {
+                       writeState(b, loc, info, d);
+                     });
         });
+    if (fusedState) {
+      rewriter.eraseOp(op);
+      return success();
+    }
 
-    // 2. The new conv state: inputs end-(W-1) .. end-1 of each live row.
+    // Chunks shorter than W-1: the state after every chunk has read it.
     forRowsAndChannels(
         b, loc, zero, batch->numPrefills, groups, channelMajor,
         [&](OpBuilder &b, Location loc, Value r, Value g) {
           Value row = arith::AddIOp::create(b, loc, batch->numDecodes, r);
           Channels d = group(b, loc, g);
           RowInfo info = loadRow(b, loc, *batch, row, op.getPadSlotId(), false);
-          Value notPad = arith::XOrIOp::create(
-              b, loc, info.isPad,
-              arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
-          scf::IfOp::create(b, loc, notPad, [&](OpBuilder &b, Location loc) {
-            // Read the whole window before writing: dst may be src.
-            SmallVector<Value> window;
-            for (int64_t k = 0; k < width - 1; ++k) {
-              Value p = arith::SubIOp::create(
-                  b, loc, info.end, constIndex(b, loc, width - 1 - k));
-              window.push_back(input(b, loc, info, p, d));
-            }
-            for (int64_t k = 0; k < width - 1; ++k)
-              storeChannels(b, loc, window[k], state,
-                            {info.dstSlot, constIndex(b, loc, k)}, d);
-            scf::YieldOp::create(b, loc);
+          ifNotPad(b, loc, Value(), info, [&](OpBuilder &b, Location loc) {
+            writeState(b, loc, info, d);
           });
         });
     rewriter.eraseOp(op);

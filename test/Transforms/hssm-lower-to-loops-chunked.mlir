@@ -76,23 +76,38 @@ func.func @scan(%qsl: memref<?xi32>, %si: memref<?xi32>, %init: memref<?xi8>,
 }
 
 // RUN: hssm-opt %s -hssm-lower-to-loops=conv-chunk=64 | FileCheck %s --check-prefix=CONV
+// RUN: hssm-opt %s -hssm-lower-to-loops=conv-chunk=2 | FileCheck %s --check-prefix=CONV2
 
-// The prefill conv in chunks: (1) outputs per (row, chunk, channel), each
+// The prefill conv in chunks: outputs per (row, chunk, channel), each
 // chunk's window read from x (or the state before the row's first token);
-// (2) the new state per (row, channel), after every chunk has read the old.
+// the row's first chunk (c == 0, whether or not the row has tokens) then
+// writes the new state, its last W-1 inputs read whole before any store.
+// One loop nest: chunks of at least W-1 tokens never read the state.
 // CONV-LABEL: func.func @conv(
 // CONV-SAME: %[[X:[a-zA-Z0-9_]+]]: memref<?x32xf32>, %[[W:[a-zA-Z0-9_]+]]: memref<32x4xf32>, %[[CS:[a-zA-Z0-9_]+]]: memref<?x3x32xf32>, %[[O:[a-zA-Z0-9_]+]]: memref<?x32xf32>
 // CONV:      %[[NC:.*]] = arith.ceildivui
 // CONV:      scf.parallel (%[[RC:[a-z0-9_]+]], %{{[a-z0-9_]+}}) =
-// CONV:        arith.remui %[[RC]], %[[NC]]
+// CONV:        %[[C:.*]] = arith.remui %[[RC]], %[[NC]]
 // CONV:        arith.cmpi sge
 // CONV:        memref.load %[[X]]
 // CONV:        memref.load %[[CS]]
 // CONV:        scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, f32)
 // CONV:          memref.store %{{.*}}, %[[O]]
 // CONV-NOT:    memref.store %{{.*}}, %[[CS]]
-// CONV:      scf.parallel
+// CONV:        %[[FIRST:.*]] = arith.cmpi eq, %[[C]], %{{.*}} : index
+// CONV:        %[[LIVE:.*]] = arith.andi %[[FIRST]], %{{.*}} : i1
+// CONV:        scf.if %[[LIVE]] {
+// CONV-COUNT-3: memref.load %[[CS]]
 // CONV-COUNT-3: memref.store %{{.*}}, %[[CS]]
+// CONV-NOT:  scf.parallel
+
+// Chunks of 2 tokens: chunk 1's window reaches into the state, so the new
+// state is written by a second loop nest, after every chunk has read it.
+// CONV2-LABEL: func.func @conv(
+// CONV2:      scf.parallel
+// CONV2-NOT:  memref.store %{{.*}} : memref<?x3x32xf32>
+// CONV2:      scf.parallel
+// CONV2-COUNT-3: memref.store %{{.*}} : memref<?x3x32xf32>
 func.func @conv(%qsl: memref<?xi32>, %si: memref<?xi32>, %init: memref<?xi8>,
                 %nd: index, %np: index, %npt: index, %x: memref<?x32xf32>,
                 %w: memref<32x4xf32>, %cs: memref<?x3x32xf32>,
