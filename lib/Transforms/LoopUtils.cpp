@@ -181,35 +181,33 @@ Value mlir::hssm::silu(OpBuilder &b, Location loc, Value v) {
   return arith::DivFOp::create(b, loc, v, den);
 }
 
-/// softplus(v) = max(v, 0) + log1p(e), e = exp(-|v|) in (0, 1], with
-/// log1p(e) = 2 atanh(s), s = e / (2 + e) in (0, 1/3], summed from atanh's
-/// series up to s^13 (the rest is below 2^-26 of it). A few ulp everywhere
-/// (2.5e-7 relative at worst against the f64 formula, measured over
-/// [-40, 40]) without a log: libdevice's logf with the checks around it is
-/// ~45 instructions, this ~15, and the prefill scan computes one per token
-/// and channel. For v > 20 the log1p term is below half an ulp of v, so the
-/// sum is v, as SPEC.md's softplus.
+/// log1p(e) to a few ulps with log alone: log(u) * e / (u - 1), u = 1 + e,
+/// cancels the rounding of u (Goldberg's trick). The plain log(1 + e) that
+/// LLVM lowerings use loses all digits of e below 2^-24, and softplus of
+/// the usual dt biases (-7..-2) lives there.
+static Value accurateLog1p(OpBuilder &b, Location loc, Value e) {
+  Type type = e.getType();
+  Value one = constF32Like(b, loc, 1.0f, type);
+  Value u = arith::AddFOp::create(b, loc, one, e);
+  Value um1 = arith::SubFOp::create(b, loc, u, one);
+  Value ratio = arith::DivFOp::create(
+      b, loc, arith::MulFOp::create(b, loc, math::LogOp::create(b, loc, u), e),
+      um1);
+  // u == 1 (e below half an ulp of 1): log1p(e) = e. u == inf: log(u).
+  Value tiny = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, um1,
+                                     constF32Like(b, loc, 0.0f, type));
+  Value huge = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, u,
+                                     constF32Like(b, loc, INFINITY, type));
+  Value r = arith::SelectOp::create(b, loc, tiny, e, ratio);
+  return arith::SelectOp::create(b, loc, huge, u, r);
+}
+
 Value mlir::hssm::softplus(OpBuilder &b, Location loc, Value v) {
-  Type type = v.getType();
-  Value e = math::ExpOp::create(
-      b, loc, arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, v)));
-  Value s = arith::DivFOp::create(
-      b, loc, e,
-      arith::AddFOp::create(b, loc, constF32Like(b, loc, 2.0f, type), e));
-  Value s2 = arith::MulFOp::create(b, loc, s, s);
-  // atanh(s) / s = sum over k of s^2k / (2k + 1), Horner from k = 6.
-  Value series = constF32Like(b, loc, 1.0f / 13.0f, type);
-  // (mul + add, not math.fma: the CPU path has no FMA to lower it to, and
-  // fast-math's contraction makes it one on the GPU.)
-  for (int k = 5; k >= 0; --k)
-    series = arith::AddFOp::create(
-        b, loc, arith::MulFOp::create(b, loc, series, s2),
-        constF32Like(b, loc, 1.0f / (2 * k + 1), type));
-  Value log1p = arith::MulFOp::create(
-      b, loc, arith::AddFOp::create(b, loc, s, s), series);
-  Value positive = arith::MaximumFOp::create(
-      b, loc, v, constF32Like(b, loc, 0.0f, type));
-  return arith::AddFOp::create(b, loc, positive, log1p);
+  Value e = math::ExpOp::create(b, loc, v);
+  Value soft = accurateLog1p(b, loc, e);
+  Value big = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, v,
+                                    constF32Like(b, loc, 20.0f, v.getType()));
+  return arith::SelectOp::create(b, loc, big, v, soft);
 }
 
 Value mlir::hssm::dimValue(OpBuilder &b, Location loc, Value memref,

@@ -41,8 +41,7 @@ Value silu(OpBuilder &b, Location loc, Value v);
 Value workgroupBuffer(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
                       Type elem);
 
-/// softplus(v) = v if v > 20 else log1p(exp(v)) (SPEC.md section 2), to a
-/// few ulp.
+/// softplus(v) = v if v > 20 else log1p(exp(v)) (SPEC.md section 2).
 Value softplus(OpBuilder &b, Location loc, Value v);
 /// The size of dimension `dim` of `memref` as an index value.
 Value dimValue(OpBuilder &b, Location loc, Value memref, int64_t dim);

@@ -226,27 +226,27 @@ func.func @conv_update(%qsl: memref<?xi32>, %si: memref<?xi32>,
 // CHECK-NEXT:   %[[SKIP:.*]] = memref.load %[[DS]][%[[D]]] : memref<32xf32>
 // CHECK-NEXT:   %[[BIAS:.*]] = memref.load %[[DB]][%[[D]]] : memref<32xf32>
 // CHECK-NEXT:   %[[HT:.*]] = scf.for %[[T:[a-z0-9_]+]] = %[[BEGIN]] to %[[END]] step %{{[a-z0-9_]+}} iter_args(%[[H:[a-z0-9_]+]] = %[[H0]]) -> (vector<16xf32>) {
-//   dt = softplus(delta + delta_bias) = max(v, 0) + log1p(e), e = exp(-|v|),
-//   log1p(e) = 2 s (1 + s^2/3 + ... + s^12/13), s = e / (2 + e): no log.
+//   dt = softplus(delta + delta_bias), softplus(v) = v > 20 ? v : log1p(exp(v))
+//   with log1p(e) = log(u) * e / (u - 1), u = 1 + e (e if u == 1, u if inf).
 // CHECK-NEXT:     %[[DTB:.*]] = memref.load %[[DT]][%[[T]], %[[D]]] : memref<?x32xbf16>
 // CHECK-NEXT:     %[[DTF:.*]] = arith.extf %[[DTB]] : bf16 to f32
 // CHECK-NEXT:     %[[V:.*]] = arith.addf %[[DTF]], %[[BIAS]] : f32
-// CHECK-NEXT:     %[[ABS:.*]] = math.absf %[[V]] : f32
-// CHECK-NEXT:     %[[NEG:.*]] = arith.negf %[[ABS]] : f32
-// CHECK-NEXT:     %[[EV:.*]] = math.exp %[[NEG]] : f32
-// CHECK-NEXT:     %[[TWO:.*]] = arith.constant 2.000000e+00 : f32
-// CHECK-NEXT:     %[[DEN:.*]] = arith.addf %[[TWO]], %[[EV]] : f32
-// CHECK-NEXT:     %[[S:.*]] = arith.divf %[[EV]], %[[DEN]] : f32
-// CHECK-NEXT:     %[[S2:.*]] = arith.mulf %[[S]], %[[S]] : f32
-// CHECK-NEXT:     %[[C13:.*]] = arith.constant 0.0769230798 : f32
-// CHECK-COUNT-6:  arith.mulf %{{.*}}, %[[S2]] : f32
-// CHECK:          %[[SER:.*]] = arith.addf %{{.*}}, %{{.*}} : f32
-// CHECK-NEXT:     %[[TWOS:.*]] = arith.addf %[[S]], %[[S]] : f32
-// CHECK-NEXT:     %[[L1P:.*]] = arith.mulf %[[TWOS]], %[[SER]] : f32
+// CHECK-NEXT:     %[[EV:.*]] = math.exp %[[V]] : f32
+// CHECK-NEXT:     %[[ONEF:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-NEXT:     %[[UU:.*]] = arith.addf %[[ONEF]], %[[EV]] : f32
+// CHECK-NEXT:     %[[UM1:.*]] = arith.subf %[[UU]], %[[ONEF]] : f32
+// CHECK-NEXT:     %[[LOGU:.*]] = math.log %[[UU]] : f32
+// CHECK-NEXT:     %[[LE:.*]] = arith.mulf %[[LOGU]], %[[EV]] : f32
+// CHECK-NEXT:     %[[RATIO:.*]] = arith.divf %[[LE]], %[[UM1]] : f32
 // CHECK-NEXT:     %[[ZF:.*]] = arith.constant 0.000000e+00 : f32
-// CHECK-NEXT:     %[[POS:.*]] = arith.maximumf %[[V]], %[[ZF]] : f32
-// CHECK-NEXT:     %[[DELTA:.*]] = arith.addf %[[POS]], %[[L1P]] : f32
-// CHECK-NOT:      math.log
+// CHECK-NEXT:     %[[TINY:.*]] = arith.cmpf oeq, %[[UM1]], %[[ZF]] : f32
+// CHECK-NEXT:     %[[INF:.*]] = arith.constant 0x7F800000 : f32
+// CHECK-NEXT:     %[[HUGE:.*]] = arith.cmpf oeq, %[[UU]], %[[INF]] : f32
+// CHECK-NEXT:     %[[R1:.*]] = arith.select %[[TINY]], %[[EV]], %[[RATIO]] : f32
+// CHECK-NEXT:     %[[LV:.*]] = arith.select %[[HUGE]], %[[UU]], %[[R1]] : f32
+// CHECK-NEXT:     %[[C20:.*]] = arith.constant 2.000000e+01 : f32
+// CHECK-NEXT:     %[[BIG:.*]] = arith.cmpf ogt, %[[V]], %[[C20]] : f32
+// CHECK-NEXT:     %[[DELTA:.*]] = arith.select %[[BIG]], %[[V]], %[[LV]] : f32
 // CHECK-NEXT:     %[[UT:.*]] = memref.load %[[U]][%[[T]], %[[D]]] : memref<?x32xf32>
 // CHECK-NEXT:     %[[DU:.*]] = arith.mulf %[[DELTA]], %[[UT]] : f32
 // CHECK:          %[[BT:.*]] = vector.load %[[B]][%[[T]], %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x16xf32>, vector<16xf32>
