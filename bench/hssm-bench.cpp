@@ -17,11 +17,11 @@
 // work; `call_overhead_us` (the same entry point with nothing to launch) says
 // how much of it is fixed. With --graph, each case's call is also captured
 // once as a CUDA graph and replayed: 10 replays back to back on the graph's
-// stream per timed sample, reported per replay (`graph_median_us`). With
-// --graph-calls K, the graph holds K calls, each on its own slots, and the
-// figure is per call: a one-call graph's replay is bound by the host's
-// graph launch (~3 us), which hides what a short kernel costs inside a
-// serving engine's step graph.
+// stream per timed sample, reported per call (`graph_median_us`). The graph
+// holds K calls, each on its own slot set (`graph_calls`; --graph-calls K,
+// default: enough that a replay moves ~120 MB, twice the L2, so that small
+// decode cases are not L2 hits, as BENCH.md's distinct slots per run ask;
+// a one-call graph also measured the host's graph launch, ~3 us).
 //
 //   hssm-bench --emit-mlir DIR [--small]      writes DIR/<artifact>.mlir
 //   hssm-bench [--artifacts DIR] [--case NAME]... [--json FILE] [--small]
@@ -73,10 +73,12 @@ namespace {
 
 bool gCpu = false;   ///< CPU artifacts on host memory (testing the bench)
 bool gGraph = false; ///< also time each case's call replayed as a CUDA graph
-/// Calls captured into that graph, each on its own slots and buffers: the
-/// per-call figure is then the GPU's time per call inside a graph (as in a
-/// serving engine's decode-step graph), not a graph launch's host latency.
-int gGraphCalls = 1;
+/// Calls captured into that graph, each on its own slot set; 0: enough that
+/// one replay touches about 120 MB (twice the H200's L2) of minimum bytes,
+/// at most kSlotSets - 1. One call replayed would read and write the same
+/// slots every replay, L2-warm for the small decode cases, where BENCH.md
+/// asks for distinct random slots per run.
+int gGraphCalls = 0;
 bool gSmall = false; ///< shrunken sizes (testing the bench)
 double gBudgetS = 40;     ///< seconds of timed runs per case, at most
 double gTimeLimitS = 0;   ///< whole-program limit (0: none)
@@ -781,16 +783,21 @@ void timeRuns(Result &r, const Invoker &inv,
     }
   }
   if (gGraph && !gCpu) {
-    // Capture the first timed calls' work once (gGraphCalls of them, each
-    // on its own slots) and replay it: the same slots and buffers every
-    // replay (a graph keeps its pointers).
-    int calls = std::min<int>(gGraphCalls, int(all.size()));
+    // Capture `calls` calls, each on its own slot set, once and replay
+    // them (a graph keeps its pointers, so the sets repeat every replay).
+    int calls = gGraphCalls;
+    if (calls <= 0)
+      calls = int(std::ceil(120e6 / std::max(r.bytes, 1.0)));
+    calls = std::clamp(calls, 1, maxRuns - 1);
+    std::vector<std::vector<Arg>> captured;
+    for (int c = 0; c < calls; ++c)
+      captured.push_back(args(1 + c));
     std::unique_ptr<cuda::Graph> graph;
     Status st = cuda::Graph::capture(
         [&] {
           Status s;
           for (int c = 0; c < calls && s; ++c)
-            s = inv(all[c]);
+            s = inv(captured[c]);
           return s;
         },
         graph);
@@ -799,9 +806,9 @@ void timeRuns(Result &r, const Invoker &inv,
                 std::string("graph capture failed: ") + st.message();
     } else {
       // Replays are timed as a serving loop issues them: back to back on
-      // the graph's stream, kReplaysPerSample per timed sample, so the
-      // figure is the GPU's time per step, not the host's launch latency.
-      constexpr int kReplaysPerSample = 10;
+      // the graph's stream, about 10 calls per timed sample, so the figure
+      // is the GPU's time per call, not the host's launch latency.
+      const int kReplaysPerSample = std::max(1, (10 + calls - 1) / calls);
       auto stream = static_cast<CUstream>(graph->replayStream());
       std::vector<double> replays;
       for (int i = 0; i < 3 + runs; ++i) {
@@ -838,7 +845,7 @@ void timeRuns(Result &r, const Invoker &inv,
               " ms; per-case budget " + std::to_string(int(gBudgetS)) + " s)";
 }
 
-constexpr int kSlotSets = 64; ///< distinct slot draws per case (1 check + runs)
+constexpr int kSlotSets = 256; ///< distinct slot draws per case (1 check + runs, graph calls)
 
 /// The batch of a case: its first `decodes` rows are decodes (one token
 /// each), the rest prefills; offsets from the lengths, the metadata on the
@@ -1603,8 +1610,8 @@ void writeJson(const std::string &path, const std::string &device,
      << "  \"timing\": \"CUDA events on the legacy default stream around the "
         "whole artifact call (stream create, temporaries, kernels, stream "
         "sync, frees); graph_* figures: per call, graph_calls calls (each on "
-        "its own slots) captured as one CUDA graph, 10 replays back to back "
-        "per sample, events on the graph's stream\",\n"
+        "its own slot set) captured as one CUDA graph, replayed back to back "
+        "(about 10 calls per sample), events on the graph's stream\",\n"
      << "  \"cases\": [";
   for (size_t i = 0; i < results.size(); ++i) {
     const Result &r = results[i];
