@@ -6,6 +6,13 @@
 // must hold. The state is [slot, W-1, D], d contiguous, so a group's window
 // entries, inputs and outputs are vector accesses of K elements.
 //
+// conv_update with `decodeRows` > 1: one iteration per (R consecutive decode
+// rows, channel group), every row's window and input loaded before any
+// arithmetic, so that a GPU thread has R rows' loads in flight. As in the
+// decode state update, a pad row (and a row past num_decodes, clamped to
+// the last) reads slot 0 and stores no state, so no branch stands between
+// the loads; an empty pool (no slot 0) leaves only pad rows: zeros.
+//
 //===----------------------------------------------------------------------===//
 
 #include "LoopUtils.h"
@@ -21,9 +28,11 @@ namespace {
 template <typename ConvOp>
 struct ConvToLoops : OpRewritePattern<ConvOp> {
   ConvToLoops(MLIRContext *ctx, int64_t channelsWanted, bool channelMajor,
-              int64_t decodeChannels)
+              int64_t decodeChannels, int64_t decodeRows)
       : OpRewritePattern<ConvOp>(ctx), channelsWanted(channelsWanted),
-        decodeChannels(decodeChannels), channelMajor(channelMajor) {}
+        decodeChannels(decodeChannels),
+        decodeRows(std::max<int64_t>(decodeRows, 1)),
+        channelMajor(channelMajor) {}
   static constexpr bool isDecode = std::is_same_v<ConvOp, ConvUpdateOp>;
 
   LogicalResult matchAndRewrite(ConvOp op,
@@ -46,6 +55,11 @@ struct ConvToLoops : OpRewritePattern<ConvOp> {
                                               : channelsWanted);
     Value groups =
         Channels::count(rewriter, loc, dimValue(rewriter, loc, weight, 0), k);
+    if (isDecode && decodeRows > 1) {
+      emitDecodeGroups(rewriter, loc, op, *batch, groups, k, width);
+      rewriter.eraseOp(op);
+      return success();
+    }
 
     forRowsAndChannels(
         rewriter, loc, rowBegin, rowEnd, groups, channelMajor,
@@ -97,8 +111,96 @@ struct ConvToLoops : OpRewritePattern<ConvOp> {
                     {info.dstSlot, constIndex(b, loc, k)}, d);
   }
 
+  /// conv_update, decodeRows rows per iteration (see the file comment).
+  void emitDecodeGroups(OpBuilder &b, Location loc, ConvOp op,
+                        const BatchValues &batch, Value channelGroups,
+                        int64_t k, int64_t width) const {
+    Value zero = constIndex(b, loc, 0);
+    Value state = op.getConvState(), out = op.getOut(), x = op.getX();
+    Value rowGroups = arith::CeilDivUIOp::create(
+        b, loc, batch.numDecodes, constIndex(b, loc, decodeRows));
+    Value last =
+        arith::SubIOp::create(b, loc, batch.numDecodes, constIndex(b, loc, 1));
+    Value hasSlots = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::sgt, dimValue(b, loc, state, 0), zero);
+    forRowsAndChannels(
+        b, loc, zero, rowGroups, channelGroups, channelMajor,
+        [&](OpBuilder &b, Location loc, Value group, Value g) {
+          Channels d = Channels::group(b, loc, g, k);
+          SmallVector<RowInfo> rows;
+          SmallVector<Value> live;
+          for (int64_t i = 0; i < decodeRows; ++i) {
+            Value r = arith::AddIOp::create(
+                b, loc,
+                arith::MulIOp::create(b, loc, group,
+                                      constIndex(b, loc, decodeRows)),
+                constIndex(b, loc, i));
+            live.push_back(arith::CmpIOp::create(
+                b, loc, arith::CmpIPredicate::ult, r, batch.numDecodes));
+            rows.push_back(loadRow(b, loc, batch,
+                                   arith::MinUIOp::create(b, loc, r, last),
+                                   op.getPadSlotId(), /*alwaysRead=*/true));
+          }
+          auto ifLive = [&](OpBuilder &b, Location loc, Value cond,
+                            function_ref<void(OpBuilder &, Location)> body) {
+            scf::IfOp::create(b, loc, cond, [&](OpBuilder &b, Location loc) {
+              body(b, loc);
+              scf::YieldOp::create(b, loc);
+            });
+          };
+          Value zeroF = constF32Like(b, loc, 0.0f, d.type(b));
+          scf::IfOp::create(
+              b, loc, hasSlots,
+              [&](OpBuilder &b, Location loc) {
+                SmallVector<SmallVector<Value>> windows;
+                SmallVector<Value> inputs;
+                for (const RowInfo &info : rows) {
+                  Value slot = arith::SelectOp::create(b, loc, info.isPad,
+                                                       zero, info.srcSlot);
+                  SmallVector<Value> w;
+                  for (int64_t j = 0; j < width - 1; ++j)
+                    w.push_back(loadChannels(
+                        b, loc, state, {slot, constIndex(b, loc, j)}, d));
+                  windows.push_back(w);
+                  inputs.push_back(loadChannels(b, loc, x, {info.begin}, d));
+                }
+                ConvTaps taps =
+                    ConvTaps::load(b, loc, op.getWeight(), op.getBias(), d);
+                for (auto [i, info] : llvm::enumerate(rows)) {
+                  Value y = convOutput(b, loc, taps, windows[i], inputs[i],
+                                       op.getSilu());
+                  ifLive(b, loc, live[i], [&](OpBuilder &b, Location loc) {
+                    storeChannels(
+                        b, loc,
+                        arith::SelectOp::create(b, loc, info.isPad, zeroF, y),
+                        out, {info.begin}, d);
+                    Value notPad = arith::XOrIOp::create(
+                        b, loc, info.isPad,
+                        arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+                    ifLive(b, loc, notPad, [&](OpBuilder &b, Location loc) {
+                      // The window shifted by the row's one token.
+                      for (int64_t j = 0; j < width - 1; ++j)
+                        storeChannels(
+                            b, loc,
+                            j + 1 < width - 1 ? windows[i][j + 1] : inputs[i],
+                            state, {info.dstSlot, constIndex(b, loc, j)}, d);
+                    });
+                  });
+                }
+                scf::YieldOp::create(b, loc);
+              },
+              [&](OpBuilder &b, Location loc) {
+                for (auto [i, info] : llvm::enumerate(rows))
+                  ifLive(b, loc, live[i], [&](OpBuilder &b, Location loc) {
+                    storeChannels(b, loc, zeroF, out, {info.begin}, d);
+                  });
+                scf::YieldOp::create(b, loc);
+              });
+        });
+  }
+
 private:
-  int64_t channelsWanted, decodeChannels;
+  int64_t channelsWanted, decodeChannels, decodeRows;
   bool channelMajor;
 };
 
@@ -107,7 +209,9 @@ private:
 void mlir::hssm::populateConvToLoopsPatterns(RewritePatternSet &patterns,
                                              int64_t channels,
                                              bool channelMajor,
-                                             int64_t decodeChannels) {
+                                             int64_t decodeChannels,
+                                             int64_t decodeRows) {
   patterns.add<ConvToLoops<Conv1dOp>, ConvToLoops<ConvUpdateOp>>(
-      patterns.getContext(), channels, channelMajor, decodeChannels);
+      patterns.getContext(), channels, channelMajor, decodeChannels,
+      decodeRows);
 }

@@ -339,12 +339,8 @@ ConvTaps ConvTaps::load(OpBuilder &b, Location loc, Value weight, Value bias,
   return c;
 }
 
-/// One token of the conv: act(bias + taps . (window, xt)) to out[t]; returns
-/// the shifted window.
-static SmallVector<Value> convToken(OpBuilder &b, Location loc,
-                                    const ConvTaps &taps, Value xt, Value out,
-                                    Value t, const Channels &ch,
-                                    ValueRange window, bool applySilu) {
+Value mlir::hssm::convOutput(OpBuilder &b, Location loc, const ConvTaps &taps,
+                             ValueRange window, Value xt, bool applySilu) {
   int64_t width = int64_t(taps.taps.size());
   Value acc = taps.bias;
   for (int64_t k = 0; k < width - 1; ++k)
@@ -352,7 +348,16 @@ static SmallVector<Value> convToken(OpBuilder &b, Location loc,
         b, loc, acc, arith::MulFOp::create(b, loc, taps.taps[k], window[k]));
   acc = arith::AddFOp::create(
       b, loc, acc, arith::MulFOp::create(b, loc, taps.taps[width - 1], xt));
-  storeChannels(b, loc, applySilu ? silu(b, loc, acc) : acc, out, {t}, ch);
+  return applySilu ? silu(b, loc, acc) : acc;
+}
+
+/// One token of the conv: convOutput to out[t]; returns the shifted window.
+static SmallVector<Value> convToken(OpBuilder &b, Location loc,
+                                    const ConvTaps &taps, Value xt, Value out,
+                                    Value t, const Channels &ch,
+                                    ValueRange window, bool applySilu) {
+  storeChannels(b, loc, convOutput(b, loc, taps, window, xt, applySilu), out,
+                {t}, ch);
   SmallVector<Value> shifted(window.drop_front());
   shifted.push_back(xt);
   return shifted;

@@ -137,6 +137,11 @@ struct ConvTaps {
                        const Channels &ch);
 };
 
+/// One token's act(bias + taps . (window, xt)), window the W-1 older inputs
+/// (oldest first).
+Value convOutput(OpBuilder &b, Location loc, const ConvTaps &taps,
+                 ValueRange window, Value xt, bool applySilu);
+
 /// The tokens [begin, end) of one channel of the causal conv, starting from
 /// `window` (the W-1 older inputs, oldest first): writes act(conv) to
 /// out[t, channels] and returns the window after the last token;

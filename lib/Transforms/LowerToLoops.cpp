@@ -50,7 +50,8 @@ struct HSSMLowerToLoopsPass
     RewritePatternSet patterns(&getContext());
     populateConvToLoopsPatterns(
         patterns, convChannels, channelMajor,
-        decodeConvChannels > 0 ? decodeConvChannels : convChannels);
+        decodeConvChannels > 0 ? decodeConvChannels : convChannels,
+        decodeConvRows);
     populateScanToLoopsPatterns(patterns, decodeScanRows, channelMajor,
                                 decodeScanBlockThreads);
     if (convChunk > 0)

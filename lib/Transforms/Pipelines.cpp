@@ -33,6 +33,7 @@ void mlir::hssm::buildLowerToCpuPipeline(OpPassManager &pm) {
   loops.convChunk = 64;
   loops.convChannels = 8;
   loops.decodeScanRows = 2;
+  loops.decodeConvRows = 2;
   loops.fastMath = true;
   loops.convTokensPerStep = 4;
   loops.scanTokensPerStep = 2;
@@ -111,6 +112,7 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          " conv-channels=" + std::to_string(int64_t(options.convChannels)) +
          " decode-conv-channels=" +
          std::to_string(int64_t(options.decodeConvChannels)) +
+         " decode-conv-rows=" + std::to_string(int64_t(options.decodeConvRows)) +
          " channel-major=" + (options.channelMajor ? "true" : "false") +
          " fast-math=" + (options.fastMath ? "true" : "false") +
          " scan-tokens-per-step=" +

@@ -1,6 +1,7 @@
 // RUN: hssm-opt %s -hssm-lower-to-loops="conv-channels=8 decode-scan-rows=2" | FileCheck %s
 // RUN: hssm-opt %s -hssm-lower-to-loops="conv-channels=3" | FileCheck %s --check-prefix=ONE
 // RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=2 decode-scan-block-threads=32" | FileCheck %s --check-prefix=STAGE
+// RUN: hssm-opt %s -hssm-lower-to-loops="decode-conv-rows=2 decode-conv-channels=8" | FileCheck %s --check-prefix=CROWS
 // RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=2 decode-scan-block-threads=64" | FileCheck %s --check-prefix=NOSTAGE
 
 // Channel groups: with conv-channels=K, conv_update runs one iteration per
@@ -32,6 +33,35 @@
 // CHECK:          vector.store %{{[a-z0-9_]+}}, %[[O]][%{{[a-z0-9_]+}}, %[[D0]]] {alignment = 16 : i64} : memref<?x16xbf16>, vector<8xbf16>
 // CHECK:        }
 // CHECK-COUNT-3: vector.store %{{[a-z0-9_]+}}, %[[CS]][%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %[[D0]]] {alignment = 16 : i64} : memref<?x3x16xbf16>, vector<8xbf16>
+
+// Two decode rows per iteration of conv_update: both rows' windows and
+// inputs are loaded (a pad row reads slot 0) before the taps and any
+// arithmetic; each row then stores its output (zero for a pad row) where
+// it is live, and its shifted window where it is not a pad row.
+// CROWS-LABEL: func.func @conv_update(
+// CROWS-SAME: %[[X:[a-zA-Z0-9_]+]]: memref<?x16xbf16>, %[[W:[a-zA-Z0-9_]+]]: memref<16x4xf32>,
+// CROWS-SAME: %[[BIAS:[a-zA-Z0-9_]+]]: memref<16xbf16>, %[[CS:[a-zA-Z0-9_]+]]: memref<?x3x16xbf16>, %[[O:[a-zA-Z0-9_]+]]: memref<?x16xbf16>)
+// CROWS:      %[[GROUPS:.*]] = arith.ceildivui %{{.*}}, %{{.*}} : index
+// CROWS:      scf.parallel (%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) = (%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) to (%[[GROUPS]], %{{[a-z0-9_]+}}) step
+// CROWS:        %[[LIVE0:.*]] = arith.cmpi ult
+// CROWS:        %[[LIVE1:.*]] = arith.cmpi ult
+// CROWS-NOT:    arith.mulf
+// CROWS-COUNT-3: vector.load %[[CS]]
+// CROWS:        vector.load %[[X]]
+// CROWS-NOT:    arith.mulf
+// CROWS-COUNT-3: vector.load %[[CS]]
+// CROWS:        vector.load %[[X]]
+// CROWS:        vector.load %[[W]]
+// CROWS:        scf.if %[[LIVE0]] {
+// CROWS:          vector.store %{{.*}}, %[[O]]
+// CROWS:          scf.if
+// CROWS-COUNT-3:    vector.store %{{.*}}, %[[CS]]
+// CROWS:        scf.if %[[LIVE1]] {
+// CROWS:          vector.store %{{.*}}, %[[O]]
+// CROWS:          scf.if
+// CROWS-COUNT-3:    vector.store %{{.*}}, %[[CS]]
+// CROWS:      } else {
+// CROWS-NOT:    vector.store %{{.*}}, %[[CS]]
 
 // ONE-LABEL: func.func @conv_update(
 // ONE-NOT:   vector.load

@@ -31,11 +31,13 @@ void populateDecomposeHistoryBranchPatterns(RewritePatternSet &patterns,
 /// `channels`: adjacent channels per parallel iteration (vector accesses),
 /// used where the channel count is a static multiple of it.
 /// `channelMajor`: see forRowsAndChannels (LoopUtils.h).
-/// `decodeChannels`: the same for conv_update.
+/// `decodeChannels`: the same for conv_update; `decodeRows`: decode rows
+/// per parallel iteration of conv_update.
 void populateConvToLoopsPatterns(RewritePatternSet &patterns,
                                  int64_t channels = 1,
                                  bool channelMajor = false,
-                                 int64_t decodeChannels = 1);
+                                 int64_t decodeChannels = 1,
+                                 int64_t decodeRows = 1);
 /// conv1d over prefill rows in chunks of `chunk` tokens run in parallel.
 void populateChunkedConvToLoopsPatterns(RewritePatternSet &patterns,
                                         int64_t chunk, int64_t channels = 1,
@@ -103,6 +105,10 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       *this, "decode-conv-channels",
       llvm::cl::desc("Adjacent channels per thread in conv_update"),
       llvm::cl::init(4)};
+  Option<int64_t> decodeConvRows{
+      *this, "decode-conv-rows",
+      llvm::cl::desc("Decode rows per thread in conv_update"),
+      llvm::cl::init(8)};
   Option<int64_t> decodeScanRows{
       *this, "decode-scan-rows",
       llvm::cl::desc("Decode rows per thread in the state update"),

@@ -79,6 +79,11 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
            "Adjacent channels per parallel iteration of conv1d and (unless "
            "decode-conv-channels is set) "
            "conv_update, moved as vectors (where D is a static multiple)">,
+    Option<"decodeConvRows", "decode-conv-rows", "int64_t",
+           /*default=*/"1",
+           "Decode rows per parallel iteration of conv_update (one channel "
+           "group each; every row's window and input loaded before any "
+           "arithmetic)">,
     Option<"decodeScanRows", "decode-scan-rows", "int64_t",
            /*default=*/"1",
            "Decode rows per parallel iteration of state_update (one channel "
