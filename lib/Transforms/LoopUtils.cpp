@@ -282,8 +282,13 @@ PrefillChunks PrefillChunks::make(OpBuilder &b, Location loc,
                                   int64_t chunk) {
   PrefillChunks p;
   p.chunkLen = constIndex(b, loc, chunk);
-  p.maxChunks = arith::CeilDivUIOp::create(
-      b, loc, dimValue(b, loc, tokenMajor, 0), p.chunkLen);
+  // At least one: a row's first chunk exists even when no row has a token
+  // (the chunked conv writes each row's state from it).
+  p.maxChunks = arith::MaxUIOp::create(
+      b, loc,
+      arith::CeilDivUIOp::create(b, loc, dimValue(b, loc, tokenMajor, 0),
+                                 p.chunkLen),
+      constIndex(b, loc, 1));
   p.count = arith::MulIOp::create(b, loc, batch.numPrefills, p.maxChunks);
   return p;
 }

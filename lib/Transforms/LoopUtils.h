@@ -111,7 +111,7 @@ RowInfo loadRow(OpBuilder &b, Location loc, const BatchValues &batch,
 
 /// Prefill rows cut into chunks of `chunk` tokens and flattened: index rc
 /// in [0, count) is chunk rc % maxChunks of prefill row rc / maxChunks
-/// (maxChunks = ceil(T / chunk), enough for any row; T is dimension 0 of
+/// (maxChunks = max(ceil(T / chunk), 1), enough for any row; T is dimension 0 of
 /// `tokenMajor`, a [T, ...] operand).
 struct PrefillChunks {
   Value chunkLen, maxChunks, count;

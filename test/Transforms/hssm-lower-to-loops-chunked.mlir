@@ -10,7 +10,8 @@
 // CHECK-SAME: %[[Y:[a-zA-Z0-9_]+]]: memref<?x32xf32>
 // CHECK-DAG:  %[[C64:.*]] = arith.constant 64 : index
 // CHECK:      %[[T:.*]] = memref.dim
-// CHECK:      %[[NC:.*]] = arith.ceildivui %[[T]], %[[C64]] : index
+// CHECK:      %[[NC0:.*]] = arith.ceildivui %[[T]], %[[C64]] : index
+// CHECK:      %[[NC:.*]] = arith.maxui %[[NC0]], %{{.*}} : index
 // CHECK:      %[[FLAT:.*]] = arith.muli %[[NP:[a-z0-9_]+]], %[[NC]] : index
 // CHECK:      %[[DECAYS:.*]] = memref.alloc(%[[NP]], %[[NC]]) : memref<?x?x32x16xf32>
 // CHECK:      %[[STATES:.*]] = memref.alloc(%[[NP]], %[[NC]]) : memref<?x?x32x16xf32>
@@ -85,7 +86,8 @@ func.func @scan(%qsl: memref<?xi32>, %si: memref<?xi32>, %init: memref<?xi8>,
 // One loop nest: chunks of at least W-1 tokens never read the state.
 // CONV-LABEL: func.func @conv(
 // CONV-SAME: %[[X:[a-zA-Z0-9_]+]]: memref<?x32xf32>, %[[W:[a-zA-Z0-9_]+]]: memref<32x4xf32>, %[[CS:[a-zA-Z0-9_]+]]: memref<?x3x32xf32>, %[[O:[a-zA-Z0-9_]+]]: memref<?x32xf32>
-// CONV:      %[[NC:.*]] = arith.ceildivui
+// CONV:      arith.ceildivui
+// CONV:      %[[NC:.*]] = arith.maxui
 // CONV:      scf.parallel (%[[RC:[a-z0-9_]+]], %{{[a-z0-9_]+}}) =
 // CONV:        %[[C:.*]] = arith.remui %[[RC]], %[[NC]]
 // CONV:        arith.cmpi sge
