@@ -110,10 +110,7 @@ struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
           arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
       if (cond)
         notPad = arith::AndIOp::create(b, loc, cond, notPad);
-      scf::IfOp::create(b, loc, notPad, [&](OpBuilder &b, Location loc) {
-        body(b, loc);
-        scf::YieldOp::create(b, loc);
-      });
+      ifThen(b, loc, notPad, body);
     };
     bool fusedState = chunk >= width - 1;
 

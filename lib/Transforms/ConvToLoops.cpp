@@ -119,42 +119,22 @@ struct ConvToLoops : OpRewritePattern<ConvOp> {
     Value state = op.getConvState(), out = op.getOut(), x = op.getX();
     Value rowGroups = arith::CeilDivUIOp::create(
         b, loc, batch.numDecodes, constIndex(b, loc, decodeRows));
-    Value last =
-        arith::SubIOp::create(b, loc, batch.numDecodes, constIndex(b, loc, 1));
     Value hasSlots = arith::CmpIOp::create(
         b, loc, arith::CmpIPredicate::sgt, dimValue(b, loc, state, 0), zero);
     forRowsAndChannels(
         b, loc, zero, rowGroups, channelGroups, channelMajor,
         [&](OpBuilder &b, Location loc, Value group, Value g) {
           Channels d = Channels::group(b, loc, g, k);
-          SmallVector<RowInfo> rows;
-          SmallVector<Value> live;
-          for (int64_t i = 0; i < decodeRows; ++i) {
-            Value r = arith::AddIOp::create(
-                b, loc,
-                arith::MulIOp::create(b, loc, group,
-                                      constIndex(b, loc, decodeRows)),
-                constIndex(b, loc, i));
-            live.push_back(arith::CmpIOp::create(
-                b, loc, arith::CmpIPredicate::ult, r, batch.numDecodes));
-            rows.push_back(loadRow(b, loc, batch,
-                                   arith::MinUIOp::create(b, loc, r, last),
-                                   op.getPadSlotId(), /*alwaysRead=*/true));
-          }
-          auto ifLive = [&](OpBuilder &b, Location loc, Value cond,
-                            function_ref<void(OpBuilder &, Location)> body) {
-            scf::IfOp::create(b, loc, cond, [&](OpBuilder &b, Location loc) {
-              body(b, loc);
-              scf::YieldOp::create(b, loc);
-            });
-          };
+          SmallVector<DecodeRow> rows = loadDecodeRows(
+              b, loc, batch, group, decodeRows, op.getPadSlotId());
           Value zeroF = constF32Like(b, loc, 0.0f, d.type(b));
           scf::IfOp::create(
               b, loc, hasSlots,
               [&](OpBuilder &b, Location loc) {
                 SmallVector<SmallVector<Value>> windows;
                 SmallVector<Value> inputs;
-                for (const RowInfo &info : rows) {
+                for (const DecodeRow &r : rows) {
+                  const RowInfo &info = r.info;
                   Value slot = arith::SelectOp::create(b, loc, info.isPad,
                                                        zero, info.srcSlot);
                   SmallVector<Value> w;
@@ -166,10 +146,11 @@ struct ConvToLoops : OpRewritePattern<ConvOp> {
                 }
                 ConvTaps taps =
                     ConvTaps::load(b, loc, op.getWeight(), op.getBias(), d);
-                for (auto [i, info] : llvm::enumerate(rows)) {
+                for (auto [i, r] : llvm::enumerate(rows)) {
+                  const RowInfo &info = r.info;
                   Value y = convOutput(b, loc, taps, windows[i], inputs[i],
                                        op.getSilu());
-                  ifLive(b, loc, live[i], [&](OpBuilder &b, Location loc) {
+                  ifThen(b, loc, r.live, [&](OpBuilder &b, Location loc) {
                     storeChannels(
                         b, loc,
                         arith::SelectOp::create(b, loc, info.isPad, zeroF, y),
@@ -177,7 +158,7 @@ struct ConvToLoops : OpRewritePattern<ConvOp> {
                     Value notPad = arith::XOrIOp::create(
                         b, loc, info.isPad,
                         arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
-                    ifLive(b, loc, notPad, [&](OpBuilder &b, Location loc) {
+                    ifThen(b, loc, notPad, [&](OpBuilder &b, Location loc) {
                       // The window shifted by the row's one token.
                       for (int64_t j = 0; j < width - 1; ++j)
                         storeChannels(
@@ -190,9 +171,9 @@ struct ConvToLoops : OpRewritePattern<ConvOp> {
                 scf::YieldOp::create(b, loc);
               },
               [&](OpBuilder &b, Location loc) {
-                for (auto [i, info] : llvm::enumerate(rows))
-                  ifLive(b, loc, live[i], [&](OpBuilder &b, Location loc) {
-                    storeChannels(b, loc, zeroF, out, {info.begin}, d);
+                for (const DecodeRow &r : rows)
+                  ifThen(b, loc, r.live, [&](OpBuilder &b, Location loc) {
+                    storeChannels(b, loc, zeroF, out, {r.info.begin}, d);
                   });
                 scf::YieldOp::create(b, loc);
               });

@@ -261,6 +261,43 @@ RowInfo mlir::hssm::loadRow(OpBuilder &b, Location loc,
   return info;
 }
 
+SmallVector<DecodeRow> mlir::hssm::loadDecodeRows(OpBuilder &b, Location loc,
+                                                  const BatchValues &batch,
+                                                  Value group, int64_t rows,
+                                                  int64_t padSlotId) {
+  SmallVector<DecodeRow> out;
+  Value last;
+  if (rows > 1)
+    last = arith::SubIOp::create(b, loc, batch.numDecodes,
+                                 constIndex(b, loc, 1));
+  for (int64_t i = 0; i < rows; ++i) {
+    DecodeRow r;
+    Value row = group;
+    if (rows > 1) {
+      row = arith::AddIOp::create(
+          b, loc,
+          arith::MulIOp::create(b, loc, group, constIndex(b, loc, rows)),
+          constIndex(b, loc, i));
+      r.live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
+                                     batch.numDecodes);
+      row = arith::MinUIOp::create(b, loc, row, last);
+    }
+    r.info = loadRow(b, loc, batch, row, padSlotId, /*alwaysRead=*/true);
+    out.push_back(r);
+  }
+  return out;
+}
+
+void mlir::hssm::ifThen(OpBuilder &b, Location loc, Value cond,
+                        function_ref<void(OpBuilder &, Location)> body) {
+  if (!cond)
+    return body(b, loc);
+  scf::IfOp::create(b, loc, cond, [&](OpBuilder &b, Location loc) {
+    body(b, loc);
+    scf::YieldOp::create(b, loc);
+  });
+}
+
 void mlir::hssm::zeroColumn(OpBuilder &b, Location loc, Value memref,
                             Value begin, Value end, Value col, int64_t step) {
   zeroColumns(b, loc, memref, begin, end, Channels{col, 1}, step);

@@ -109,6 +109,23 @@ struct RowInfo {
 RowInfo loadRow(OpBuilder &b, Location loc, const BatchValues &batch,
                 Value row, int64_t padSlotId, bool alwaysRead);
 
+/// One of a group of `rows` consecutive decode rows (group g: rows g *
+/// rows + i): past num_decodes it is clamped to the last decode row, so
+/// that its loads stay valid, and `live` is false. `live` is null when
+/// rows == 1 (every group is one live row).
+struct DecodeRow {
+  RowInfo info;
+  Value live;
+};
+SmallVector<DecodeRow> loadDecodeRows(OpBuilder &b, Location loc,
+                                      const BatchValues &batch, Value group,
+                                      int64_t rows, int64_t padSlotId);
+
+/// body where `cond` holds (an scf.if), or unconditionally when `cond` is
+/// null.
+void ifThen(OpBuilder &b, Location loc, Value cond,
+            function_ref<void(OpBuilder &, Location)> body);
+
 /// Prefill rows cut into chunks of `chunk` tokens and flattened: index rc
 /// in [0, count) is chunk rc % maxChunks of prefill row rc / maxChunks
 /// (maxChunks = max(ceil(T / chunk), 1), enough for any row; T is dimension 0 of

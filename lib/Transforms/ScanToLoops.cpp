@@ -122,7 +122,8 @@ struct DecodeScanToLoops : OpRewritePattern<StateUpdateOp> {
     forRowsAndChannels(
         b, loc, zero, groups, dimValue(b, loc, op.getA(), 0), channelMajor,
         [&](OpBuilder &b, Location loc, Value group, Value d) {
-          SmallVector<Row> members = rowsOf(b, loc, *batch, op, group);
+          SmallVector<DecodeRow> members = loadDecodeRows(
+              b, loc, *batch, group, rows, op.getPadSlotId());
           Value rowsBuf =
               staged ? workgroupBuffer(
                            b, loc, {rows, 2, op.getA().getType().getDimSize(1)},
@@ -136,8 +137,8 @@ struct DecodeScanToLoops : OpRewritePattern<StateUpdateOp> {
               },
               [&](OpBuilder &b, Location loc) {
                 Value zeroF = constF32(b, loc, 0.0f);
-                for (const Row &r : members)
-                  ifLive(b, loc, r, [&](OpBuilder &b, Location loc) {
+                for (const DecodeRow &r : members)
+                  ifThen(b, loc, r.live, [&](OpBuilder &b, Location loc) {
                     storeF32(b, loc, zeroF, op.getOut(), {r.info.begin, d});
                   });
                 scf::YieldOp::create(b, loc);
@@ -148,47 +149,6 @@ struct DecodeScanToLoops : OpRewritePattern<StateUpdateOp> {
   }
 
 private:
-  struct Row {
-    RowInfo info;
-    Value live; ///< null when every row of the group is live (rows == 1)
-  };
-
-  SmallVector<Row> rowsOf(OpBuilder &b, Location loc, const BatchValues &batch,
-                          StateUpdateOp op, Value group) const {
-    SmallVector<Row> out;
-    Value last;
-    if (rows > 1)
-      last = arith::SubIOp::create(b, loc, batch.numDecodes,
-                                   constIndex(b, loc, 1));
-    for (int64_t i = 0; i < rows; ++i) {
-      Row r;
-      Value row = group;
-      if (rows > 1) {
-        row = arith::AddIOp::create(
-            b, loc,
-            arith::MulIOp::create(b, loc, group, constIndex(b, loc, rows)),
-            constIndex(b, loc, i));
-        r.live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
-                                       batch.numDecodes);
-        row = arith::MinUIOp::create(b, loc, row, last);
-      }
-      r.info = loadRow(b, loc, batch, row, op.getPadSlotId(),
-                       /*alwaysRead=*/true);
-      out.push_back(r);
-    }
-    return out;
-  }
-
-  static void ifLive(OpBuilder &b, Location loc, const Row &r,
-                     function_ref<void(OpBuilder &, Location)> body) {
-    if (!r.live)
-      return body(b, loc);
-    scf::IfOp::create(b, loc, r.live, [&](OpBuilder &b, Location loc) {
-      body(b, loc);
-      scf::YieldOp::create(b, loc);
-    });
-  }
-
   /// Staging applies where every block lies inside one row group (D a
   /// multiple of blockThreads, so all its threads reach the barrier).
   bool stages(StateUpdateOp op) const {
@@ -202,7 +162,7 @@ private:
   /// tid of the block takes state n of member r for e = tid, tid +
   /// blockThreads, ... below rows * N; then a barrier.
   void stageRows(OpBuilder &b, Location loc, StateUpdateOp op,
-                 ArrayRef<Row> group, Value d, Value buf) const {
+                 ArrayRef<DecodeRow> group, Value d, Value buf) const {
     ScanOperands ops = ScanOperands::of(op);
     int64_t total = rows * ops.n;
     Value tid =
@@ -247,12 +207,12 @@ private:
   /// With `rowsBuf`, B and C of member i come from its staged rows, staged
   /// after the state loads are issued (a barrier would hold them back).
   void emitRows(OpBuilder &b, Location loc, StateUpdateOp op,
-                ArrayRef<Row> group, Value d, Value rowsBuf) const {
+                ArrayRef<DecodeRow> group, Value d, Value rowsBuf) const {
     ScanOperands ops = ScanOperands::of(op);
     Value zero = constIndex(b, loc, 0);
     ScanRow channel = ScanRow::load(b, loc, ops, d, zero, /*log2eOnDt=*/true);
     SmallVector<Value> h;
-    for (const Row &r : group) {
+    for (const DecodeRow &r : group) {
       Value slot = arith::SelectOp::create(b, loc, r.info.isPad, zero,
                                            r.info.srcSlot);
       h.push_back(loadVecF32(b, loc, ops.state, {slot, d, zero}, ops.n));
@@ -261,7 +221,7 @@ private:
     // before the barrier, so that their latency overlaps the staging.
     SmallVector<SmallVector<Value>> own;
     if (rowsBuf) {
-      for (const Row &r : group) {
+      for (const DecodeRow &r : group) {
         SmallVector<Value> in;
         for (Value src : {ops.delta, ops.u, ops.z})
           if (src)
@@ -291,7 +251,7 @@ private:
     }
     Value zeroF = constF32(b, loc, 0.0f);
     for (auto [i, r] : llvm::enumerate(group)) {
-      ifLive(b, loc, r, [&](OpBuilder &b, Location loc) {
+      ifThen(b, loc, r.live, [&](OpBuilder &b, Location loc) {
         scf::IfOp::create(
             b, loc, r.info.isPad,
             [&](OpBuilder &b, Location loc) {
