@@ -16,9 +16,9 @@
 // whole call on the legacy default stream, so every figure includes that host
 // work; `call_overhead_us` (the same entry point with nothing to launch) says
 // how much of it is fixed. With --graph, each case's call is also captured
-// once as a CUDA graph and replayed: 10 replays back to back on the graph's
-// stream per timed sample, reported per call (`graph_median_us`). The graph
-// holds K calls, each on its own slot set (`graph_calls`; --graph-calls K,
+// once as a CUDA graph and replayed back to back on the graph's stream,
+// about 10 calls per timed sample, reported per call (`graph_median_us`).
+// The graph holds K calls, each on its own slot set (`graph_calls`; --graph-calls K,
 // default: enough that a replay moves ~120 MB, twice the L2, so that small
 // decode cases are not L2 hits, as BENCH.md's distinct slots per run ask;
 // a one-call graph also measured the host's graph launch, ~3 us).
@@ -646,7 +646,8 @@ struct Result {
   size_t checkCount = 0;
   int runs = 0, warmup = 0;
   double medianUs = 0, minUs = 0, maxUs = 0, hostMedianUs = 0, checkRunUs = 0;
-  /// The same call captured once as a CUDA graph and replayed (--graph).
+  /// `graphCalls` calls captured once as a CUDA graph and replayed
+  /// (--graph), per call.
   double graphMedianUs = 0, graphMinUs = 0, graphRoofline = 0;
   int graphRuns = 0, graphCalls = 1;
   double bytes = 0, exps = 0, flops = 0;
