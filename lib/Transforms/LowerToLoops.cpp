@@ -53,7 +53,8 @@ struct HSSMLowerToLoopsPass
         decodeConvChannels > 0 ? decodeConvChannels : convChannels,
         decodeConvRows);
     populateScanToLoopsPatterns(patterns, decodeScanRows, channelMajor,
-                                decodeScanBlockThreads);
+                                decodeScanBlockThreads,
+                                decodeScanShuffleStates);
     if (convChunk > 0)
       populateChunkedConvToLoopsPatterns(patterns, convChunk, convChannels,
                                          channelMajor, convTokensPerStep);

@@ -122,6 +122,8 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          " decode-scan-rows=" +
          std::to_string(int64_t(options.decodeScanRows)) +
          " decode-scan-block-threads=" + std::to_string(decodeStageThreads) +
+         " decode-scan-shuffle-states=" +
+         std::to_string(int64_t(options.decodeScanShuffleStates)) +
          " scan-lanes=" + std::to_string(scanLanes) +
          " lane-scan-tokens-per-step=" +
          std::to_string(int64_t(options.laneScanTokensPerStep)) +
@@ -141,7 +143,12 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          "func.func(gpu-async-region),lower-affine,"
          "convert-scf-to-cf,nvvm-attach-target{" +
          target +
-         "},gpu.module(hssm-workgroup-allocas,convert-gpu-to-nvvm," + ftz +
+         "},gpu.module(hssm-workgroup-allocas,hssm-kernel-occupancy{"
+         "min-blocks-per-sm=" +
+         std::to_string(int64_t(options.minBlocksPerSm)) +
+         " block-threads=" +
+         std::to_string(int64_t(options.blockSize * options.blockRows)) +
+         "},convert-gpu-to-nvvm," + ftz +
          "reconcile-unrealized-casts),"
          "expand-strided-metadata,lower-affine,gpu-to-llvm,convert-to-llvm,"
          "reconcile-unrealized-casts,gpu-module-to-binary{format=isa},"

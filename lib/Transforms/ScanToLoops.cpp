@@ -26,6 +26,9 @@ using namespace mlir::hssm;
 
 namespace {
 
+/// The widest vector access of a thread (ld/st.v4.b32).
+constexpr int64_t kPieceBytes = 16;
+
 /// hssm.selective_scan: one iteration per (prefill row, channel), a loop over
 /// the row's tokens.
 struct ScanToLoops : OpRewritePattern<SelectiveScanOp> {
@@ -95,11 +98,21 @@ private:
 /// them from there. They are the same for all channels; loaded and widened
 /// by each thread they took two thirds of its registers (158 at 4 rows),
 /// which capped the state rows in flight per SM.
+///
+/// Given `shuffleStatesBytes` as well (GPU), a channel's row of new states
+/// of at least that many bytes is stored whole-sector: a thread's own row
+/// (64 bytes for f32 at N = 16) would go out as four 16-byte stores, each
+/// writing a quarter of a 32-byte sector per lane. The rows of each group
+/// of lanes are transposed by xor shuffles so that each store writes whole
+/// rows (transposePieces). On the H200 this took D2-f32 from 0.785 to 0.835
+/// of the copy bound, and did nothing for bf16 rows (32 bytes, halves):
+/// bench/results/r18/variants.txt.
 struct DecodeScanToLoops : OpRewritePattern<StateUpdateOp> {
   DecodeScanToLoops(MLIRContext *ctx, int64_t rows, bool channelMajor,
-                    int64_t blockThreads)
+                    int64_t blockThreads, int64_t shuffleStatesBytes)
       : OpRewritePattern(ctx), rows(std::max<int64_t>(rows, 1)),
-        channelMajor(channelMajor), blockThreads(blockThreads) {}
+        channelMajor(channelMajor), blockThreads(blockThreads),
+        shuffleStatesBytes(shuffleStatesBytes) {}
 
   LogicalResult matchAndRewrite(StateUpdateOp op,
                                 PatternRewriter &rewriter) const override {
@@ -156,6 +169,94 @@ private:
     return blockThreads > 0 && !ShapedType::isDynamic(d) &&
            !ShapedType::isDynamic(op.getA().getType().getDimSize(1)) &&
            d % blockThreads == 0;
+  }
+
+  /// The new states go out transposed (transposePieces) where a channel's
+  /// row has at least shuffleStatesBytes and is a power of two of 16-byte
+  /// pieces, at most a warp of them, and the block is whole warps.
+  bool shufflesStates(StateUpdateOp op) const {
+    auto stateType = cast<MemRefType>(op.getSsmState().getType());
+    int64_t bytes = op.getA().getType().getDimSize(1) *
+                    stateType.getElementTypeBitWidth() / 8;
+    int64_t count = bytes / kPieceBytes;
+    return shuffleStatesBytes > 0 && bytes >= shuffleStatesBytes &&
+           bytes % kPieceBytes == 0 && llvm::isPowerOf2_64(count) &&
+           count <= 32 && blockThreads % 32 == 0;
+  }
+
+  /// The new states `h` of this thread's channel d, rounded to the pool's
+  /// type, as P pieces of 16 bytes (vector<4xi32>), transposed across each
+  /// group of P adjacent lanes by xor shuffles: afterwards lane j = d mod P
+  /// holds piece j of channels d - j, ..., d - j + P - 1, so that store k
+  /// of the group writes the whole row of channel d - j + k. Every lane of
+  /// the warp must run it (the shuffles), so it stands outside branches.
+  SmallVector<Value> transposePieces(OpBuilder &b, Location loc,
+                                     const ScanOperands &ops, Value h,
+                                     Value d) const {
+    Type stateElem = cast<MemRefType>(ops.state.getType()).getElementType();
+    int64_t n = cast<VectorType>(h.getType()).getNumElements();
+    if (!stateElem.isF32())
+      h = arith::TruncFOp::create(b, loc, VectorType::get({n}, stateElem), h);
+    int64_t words = n * stateElem.getIntOrFloatBitWidth() / 32;
+    int64_t pieces = words / 4;
+    Type i32 = b.getI32Type();
+    Value w = vector::BitCastOp::create(b, loc, VectorType::get({words}, i32),
+                                        h);
+    SmallVector<SmallVector<Value, 4>> p(pieces);
+    for (int64_t q = 0; q < pieces; ++q)
+      for (int64_t c = 0; c < 4; ++c)
+        p[q].push_back(vector::ExtractOp::create(b, loc, w, q * 4 + c));
+    Value j = arith::RemUIOp::create(b, loc, d, constIndex(b, loc, pieces));
+    Value width = arith::ConstantIntOp::create(b, loc, i32, 32);
+    for (int64_t bit = 1; bit < pieces; bit <<= 1) {
+      // Pieces q and q | bit trade places with the partner lane j ^ bit:
+      // the lane whose `bit` is set sends q and takes the partner's q | bit.
+      Value hi = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::ne,
+          arith::AndIOp::create(b, loc, j, constIndex(b, loc, bit)),
+          constIndex(b, loc, 0));
+      Value offset = arith::ConstantIntOp::create(b, loc, i32, bit);
+      for (int64_t q = 0; q < pieces; ++q) {
+        if (q & bit)
+          continue;
+        for (int64_t c = 0; c < 4; ++c) {
+          Value lo = p[q][c], up = p[q | bit][c];
+          Value send = arith::SelectOp::create(b, loc, hi, lo, up);
+          Value got = gpu::ShuffleOp::create(b, loc, send, offset, width,
+                                             gpu::ShuffleMode::XOR)
+                          .getShuffleResult();
+          p[q][c] = arith::SelectOp::create(b, loc, hi, got, lo);
+          p[q | bit][c] = arith::SelectOp::create(b, loc, hi, up, got);
+        }
+      }
+    }
+    SmallVector<Value> out;
+    for (int64_t q = 0; q < pieces; ++q)
+      out.push_back(vector::FromElementsOp::create(
+          b, loc, VectorType::get({4}, i32), p[q]));
+    return out;
+  }
+
+  /// Stores transposePieces' result: piece k to channel d - j + k, at
+  /// states j * (16 bytes) of it.
+  void storePieces(OpBuilder &b, Location loc, const ScanOperands &ops,
+                   ArrayRef<Value> pieces, Value dstSlot, Value d) const {
+    auto stateType = cast<MemRefType>(ops.state.getType());
+    int64_t count = pieces.size();
+    int64_t perPiece =
+        kPieceBytes / (stateType.getElementTypeBitWidth() / 8);
+    Value j = arith::RemUIOp::create(b, loc, d, constIndex(b, loc, count));
+    Value d0 = arith::SubIOp::create(b, loc, d, j);
+    Value at = arith::MulIOp::create(b, loc, j, constIndex(b, loc, perPiece));
+    for (int64_t k = 0; k < count; ++k) {
+      Value v = vector::BitCastOp::create(
+          b, loc, VectorType::get({perPiece}, stateType.getElementType()),
+          pieces[k]);
+      Value c = arith::AddIOp::create(b, loc, d0, constIndex(b, loc, k));
+      vector::StoreOp::create(b, loc, v, ops.state, ValueRange{dstSlot, c, at},
+                              /*nontemporal=*/false,
+                              vectorAlignment(ops.state, perPiece));
+    }
   }
 
   /// The group's B and C rows into `buf` ([rows][B, C][N], f32): thread
@@ -231,7 +332,29 @@ private:
       }
       stageRows(b, loc, op, group, d, rowsBuf);
     }
+    bool shuffled = rowsBuf && shufflesStates(op);
+    SmallVector<SmallVector<Value>> pieces(group.size());
     SmallVector<Value> y(group.size());
+    Value zeroF = constF32(b, loc, 0.0f);
+    auto storeRow = [&](size_t i, const DecodeRow &r) {
+      ifThen(b, loc, r.live, [&](OpBuilder &b, Location loc) {
+        scf::IfOp::create(
+            b, loc, r.info.isPad,
+            [&](OpBuilder &b, Location loc) {
+              storeF32(b, loc, zeroF, ops.out, {r.info.begin, d});
+              scf::YieldOp::create(b, loc);
+            },
+            [&](OpBuilder &b, Location loc) {
+              storeF32(b, loc, y[i], ops.out, {r.info.begin, d});
+              // Block-uniform (one row group per block): no divergence.
+              if (shuffled)
+                storePieces(b, loc, ops, pieces[i], r.info.dstSlot, d);
+              else
+                storeFinalState(b, loc, ops, h[i], r.info.dstSlot, d, zero);
+              scf::YieldOp::create(b, loc);
+            });
+      });
+    };
     for (auto [i, r] : llvm::enumerate(group)) {
       if (!rowsBuf) {
         h[i] = scanToken(b, loc, ops, channel, r.info.begin, d, h[i],
@@ -248,28 +371,22 @@ private:
       };
       h[i] = scanTokenWith(b, loc, ops, channel, input, r.info.begin, d, h[i],
                            /*writeOutput=*/true, /*dtOut=*/nullptr, &y[i]);
+      // Stored as soon as computed, so that no row's pieces wait in
+      // registers for the others' (121 -> 203 registers at 4 bf16 rows).
+      if (shuffled) {
+        pieces[i] = transposePieces(b, loc, ops, h[i], d);
+        storeRow(i, r);
+      }
     }
-    Value zeroF = constF32(b, loc, 0.0f);
-    for (auto [i, r] : llvm::enumerate(group)) {
-      ifThen(b, loc, r.live, [&](OpBuilder &b, Location loc) {
-        scf::IfOp::create(
-            b, loc, r.info.isPad,
-            [&](OpBuilder &b, Location loc) {
-              storeF32(b, loc, zeroF, ops.out, {r.info.begin, d});
-              scf::YieldOp::create(b, loc);
-            },
-            [&](OpBuilder &b, Location loc) {
-              storeF32(b, loc, y[i], ops.out, {r.info.begin, d});
-              storeFinalState(b, loc, ops, h[i], r.info.dstSlot, d, zero);
-              scf::YieldOp::create(b, loc);
-            });
-      });
-    }
+    if (!shuffled)
+      for (auto [i, r] : llvm::enumerate(group))
+        storeRow(i, r);
   }
 
   int64_t rows;
   bool channelMajor;
   int64_t blockThreads;
+  int64_t shuffleStatesBytes;
 };
 
 } // namespace
@@ -277,8 +394,10 @@ private:
 void mlir::hssm::populateScanToLoopsPatterns(RewritePatternSet &patterns,
                                              int64_t decodeRows,
                                              bool channelMajor,
-                                             int64_t decodeBlockThreads) {
+                                             int64_t decodeBlockThreads,
+                                             int64_t decodeShuffleStatesBytes) {
   patterns.add<ScanToLoops>(patterns.getContext(), channelMajor);
   patterns.add<DecodeScanToLoops>(patterns.getContext(), decodeRows,
-                                  channelMajor, decodeBlockThreads);
+                                  channelMajor, decodeBlockThreads,
+                                  decodeShuffleStatesBytes);
 }

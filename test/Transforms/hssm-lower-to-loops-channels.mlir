@@ -3,6 +3,8 @@
 // RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=2 decode-scan-block-threads=32" | FileCheck %s --check-prefix=STAGE
 // RUN: hssm-opt %s -hssm-lower-to-loops="decode-conv-rows=2 decode-conv-channels=8" | FileCheck %s --check-prefix=CROWS
 // RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=2 decode-scan-block-threads=64" | FileCheck %s --check-prefix=NOSTAGE
+// RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=2 decode-scan-block-threads=32 decode-scan-shuffle-states=32" | FileCheck %s --check-prefix=SHUF
+// RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=2 decode-scan-block-threads=32 decode-scan-shuffle-states=64" | FileCheck %s --check-prefix=NOSHUF
 
 // Channel groups: with conv-channels=K, conv_update runs one iteration per
 // (row, K adjacent channels) and moves the group's conv state, inputs and
@@ -130,6 +132,40 @@ func.func @conv_update(%qsl: memref<?xi32>, %si: memref<?xi32>,
 // STAGE-NOT:  vector.load %[[CM]]
 // STAGE-COUNT-4: vector.load %[[BUF]][%{{.*}}, %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<2x2x16xf32, #gpu.address_space<workgroup>>, vector<16xf32>
 // STAGE-NOT:  gpu.barrier
+// STAGE-NOT:  gpu.shuffle
+// Shuffled stores (a channel's 16 bf16 states, 32 bytes, are two 16-byte
+// pieces, at least decode-scan-shuffle-states=32): lanes 2k and 2k+1 trade
+// pieces by one xor-1 shuffle per 32-bit word, so that each store writes
+// channel 2k's or 2k+1's whole row; each row is stored right after it is
+// computed. Rows of 32 bytes under a threshold of 64 are stored whole by
+// their own thread (NOSHUF).
+// SHUF-LABEL: func.func @state_update(
+// SHUF-SAME: %[[SS:[a-zA-Z0-9_]+]]: memref<?x32x16xbf16>,
+// SHUF:      gpu.barrier
+// SHUF:      %[[W0:.*]] = vector.bitcast %{{.*}} : vector<16xbf16> to vector<8xi32>
+// SHUF:      %[[J0:.*]] = arith.remui %{{.*}}, %{{.*}} : index
+// SHUF-COUNT-4: gpu.shuffle  xor %{{.*}}, %{{.*}}, %{{.*}} : i32
+// SHUF:      %[[P0:.*]] = vector.from_elements %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : vector<4xi32>
+// SHUF-NEXT: %[[P1:.*]] = vector.from_elements %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : vector<4xi32>
+//   Lane j = d mod 2 stores piece j of channels d - j and d - j + 1.
+// SHUF:      scf.if
+// SHUF:      %[[J:.*]] = arith.remui %[[D:[a-z0-9_]+]], %{{.*}} : index
+// SHUF-NEXT: %[[BASE:.*]] = arith.subi %[[D]], %[[J]] : index
+// SHUF-NEXT: %[[C8:.*]] = arith.constant 8 : index
+// SHUF-NEXT: %[[AT:.*]] = arith.muli %[[J]], %[[C8]] : index
+// SHUF-NEXT: %[[V0:.*]] = vector.bitcast %[[P0]] : vector<4xi32> to vector<8xbf16>
+// SHUF:      %[[CH0:.*]] = arith.addi %[[BASE]], %{{.*}} : index
+// SHUF-NEXT: vector.store %[[V0]], %[[SS]][%{{.*}}, %[[CH0]], %[[AT]]] {alignment = 16 : i64} : memref<?x32x16xbf16>, vector<8xbf16>
+// SHUF-NEXT: %[[V1:.*]] = vector.bitcast %[[P1]] : vector<4xi32> to vector<8xbf16>
+// SHUF:      %[[CH1:.*]] = arith.addi %[[BASE]], %{{.*}} : index
+// SHUF-NEXT: vector.store %[[V1]], %[[SS]][%{{.*}}, %[[CH1]], %[[AT]]] {alignment = 16 : i64} : memref<?x32x16xbf16>, vector<8xbf16>
+//   Then the second row: its pieces, its shuffles, its stores.
+// SHUF:      vector.bitcast %{{.*}} : vector<16xbf16> to vector<8xi32>
+// SHUF-COUNT-4: gpu.shuffle  xor
+// SHUF-NOT:  vector.store %{{.*}}, %[[SS]]{{.*}} vector<16xbf16>
+// NOSHUF-LABEL: func.func @state_update(
+// NOSHUF-NOT: gpu.shuffle
+// NOSHUF:     vector.store %{{.*}} : memref<?x32x16xbf16>, vector<16xbf16>
 // NOSTAGE-LABEL: func.func @state_update(
 // NOSTAGE-NOT: memref.alloca
 // NOSTAGE-NOT: gpu.barrier

@@ -49,7 +49,8 @@ void populateChunkedConvToLoopsPatterns(RewritePatternSet &patterns,
 void populateScanToLoopsPatterns(RewritePatternSet &patterns,
                                  int64_t decodeRows = 1,
                                  bool channelMajor = false,
-                                 int64_t decodeBlockThreads = 0);
+                                 int64_t decodeBlockThreads = 0,
+                                 int64_t decodeShuffleStatesBytes = 0);
 /// selective_scan chunked over time (`chunk` tokens), joined by the
 /// associative rule; carries in fp32 temporaries (gpu.alloc when
 /// `deviceAlloc`).
@@ -142,6 +143,12 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
                      "once into shared memory (where a block holds one row "
                      "group)"),
       llvm::cl::init(true)};
+  Option<int64_t> decodeScanShuffleStates{
+      *this, "decode-scan-shuffle-states",
+      llvm::cl::desc("With decode-scan-stage, a channel's new states of at "
+                     "least this many bytes are transposed across lanes so "
+                     "that each store writes whole rows (0: never)"),
+      llvm::cl::init(64)};
   Option<bool> laneScanStage{
       *this, "lane-scan-stage",
       llvm::cl::desc("The lane scan's blocks load each step's B and C once "
@@ -182,6 +189,12 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       llvm::cl::desc("Rows (or chunks, or tokens) per block: threads of one "
                      "block that share a channel's weights"),
       llvm::cl::init(1)};
+  Option<int64_t> minBlocksPerSm{
+      *this, "min-blocks-per-sm",
+      llvm::cl::desc("Blocks an SM should hold at once: ptxas caps the "
+                     "registers to fit them (hssm-kernel-occupancy; 0: no "
+                     "cap)"),
+      llvm::cl::init(0)};
 };
 
 /// hssm -> LLVM dialect for the host (the JIT's and CI's path).

@@ -95,6 +95,13 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
            "synchronizes (a GPU block). Where D is a multiple of it, the "
            "block loads the group's B and C once, widened to f32, into "
            "workgroup memory that its threads read (0: each loads its own)">,
+    Option<"decodeScanShuffleStates", "decode-scan-shuffle-states",
+           "int64_t", /*default=*/"0",
+           "GPU only, with decode-scan-block-threads a multiple of 32: a "
+           "channel's row of new states of at least this many bytes (whole "
+           "16-byte pieces, a power of two of them) is transposed across "
+           "adjacent lanes by xor shuffles, so that each store instruction "
+           "writes whole rows, not a piece of every lane's (0: never)">,
     Option<"convTokensPerStep", "conv-tokens-per-step", "int64_t",
            /*default=*/"1",
            "Tokens per iteration of the chunked prefill conv's token loop, "
@@ -187,6 +194,25 @@ def HSSMWorkgroupAllocas : Pass<"hssm-workgroup-allocas"> {
     alloca without them is an error.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def HSSMKernelOccupancy : Pass<"hssm-kernel-occupancy"> {
+  let summary = "Asks ptxas for registers that let an SM hold N blocks";
+  let description = [{
+    Sets `nvvm.maxntid` (block-threads, 1, 1) and `nvvm.minctasm`
+    (min-blocks-per-sm) on every kernel of the operation (a gpu.module),
+    which become PTX's `.maxntid` and `.minnctapersm`: ptxas then caps
+    the registers of a thread at 65536 / (block-threads * N), spilling
+    what does not fit. For latency-bound kernels whose register count
+    holds too few warps per SM. 0 (the default) changes nothing.
+  }];
+  let options = [
+    Option<"minBlocksPerSm", "min-blocks-per-sm", "int64_t", /*default=*/"0",
+           "Blocks an SM should hold at once (0: no bound)">,
+    Option<"blockThreads", "block-threads", "int64_t", /*default=*/"0",
+           "Threads of a block, at most (the launches' block size)">,
+  ];
+  let dependentDialects = ["::mlir::NVVM::NVVMDialect"];
 }
 
 def HSSMLibdeviceFtz : Pass<"hssm-libdevice-ftz"> {
