@@ -28,11 +28,12 @@ namespace {
 template <typename ConvOp>
 struct ConvToLoops : OpRewritePattern<ConvOp> {
   ConvToLoops(MLIRContext *ctx, int64_t channelsWanted, bool channelMajor,
-              int64_t decodeChannels, int64_t decodeRows)
+              int64_t decodeChannels, int64_t decodeRows,
+              int64_t decodeBlockThreads)
       : OpRewritePattern<ConvOp>(ctx), channelsWanted(channelsWanted),
         decodeChannels(decodeChannels),
         decodeRows(std::max<int64_t>(decodeRows, 1)),
-        channelMajor(channelMajor) {}
+        decodeBlockThreads(decodeBlockThreads), channelMajor(channelMajor) {}
   static constexpr bool isDecode = std::is_same_v<ConvOp, ConvUpdateOp>;
 
   LogicalResult matchAndRewrite(ConvOp op,
@@ -77,7 +78,8 @@ struct ConvToLoops : OpRewritePattern<ConvOp> {
                             out, applySilu);
                 scf::YieldOp::create(b, loc);
               });
-        });
+        },
+        isDecode ? decodeBlockThreads : 0);
     rewriter.eraseOp(op);
     return success();
   }
@@ -177,11 +179,12 @@ struct ConvToLoops : OpRewritePattern<ConvOp> {
                   });
                 scf::YieldOp::create(b, loc);
               });
-        });
+        },
+        decodeBlockThreads);
   }
 
 private:
-  int64_t channelsWanted, decodeChannels, decodeRows;
+  int64_t channelsWanted, decodeChannels, decodeRows, decodeBlockThreads;
   bool channelMajor;
 };
 
@@ -191,8 +194,9 @@ void mlir::hssm::populateConvToLoopsPatterns(RewritePatternSet &patterns,
                                              int64_t channels,
                                              bool channelMajor,
                                              int64_t decodeChannels,
-                                             int64_t decodeRows) {
+                                             int64_t decodeRows,
+                                             int64_t decodeBlockThreads) {
   patterns.add<ConvToLoops<Conv1dOp>, ConvToLoops<ConvUpdateOp>>(
       patterns.getContext(), channels, channelMajor, decodeChannels,
-      decodeRows);
+      decodeRows, decodeBlockThreads);
 }

@@ -144,20 +144,26 @@ void mlir::hssm::storeChannels(OpBuilder &b, Location loc, Value value,
 void mlir::hssm::forRowsAndChannels(
     OpBuilder &b, Location loc, Value rowBegin, Value rowEnd, Value groups,
     bool channelMajor,
-    function_ref<void(OpBuilder &, Location, Value, Value)> body) {
+    function_ref<void(OpBuilder &, Location, Value, Value)> body,
+    int64_t blockThreads) {
   Value zero = constIndex(b, loc, 0), one = constIndex(b, loc, 1);
   SmallVector<Value, 2> lbs = {rowBegin, zero}, ubs = {rowEnd, groups};
+  SmallVector<int64_t, 2> tile = {1, blockThreads};
   if (channelMajor) {
     std::swap(lbs[0], lbs[1]);
     std::swap(ubs[0], ubs[1]);
+    std::swap(tile[0], tile[1]);
   }
-  scf::ParallelOp::create(b, loc, lbs, ubs, ValueRange{one, one},
-                          [&](OpBuilder &b, Location loc, ValueRange ivs) {
-                            if (channelMajor)
-                              body(b, loc, ivs[1], ivs[0]);
-                            else
-                              body(b, loc, ivs[0], ivs[1]);
-                          });
+  auto loop = scf::ParallelOp::create(
+      b, loc, lbs, ubs, ValueRange{one, one},
+      [&](OpBuilder &b, Location loc, ValueRange ivs) {
+        if (channelMajor)
+          body(b, loc, ivs[1], ivs[0]);
+        else
+          body(b, loc, ivs[0], ivs[1]);
+      });
+  if (blockThreads > 0)
+    loop->setAttr(kTileSizesAttr, b.getDenseI64ArrayAttr(tile));
 }
 
 Value mlir::hssm::workgroupBuffer(OpBuilder &b, Location loc,

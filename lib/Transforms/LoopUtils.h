@@ -35,6 +35,9 @@ Value constF32Like(OpBuilder &b, Location loc, float v, Type type);
 Value constIndex(OpBuilder &b, Location loc, int64_t v);
 /// silu(v) = v / (1 + exp(-v)).
 Value silu(OpBuilder &b, Location loc, Value v);
+/// The tile sizes an scf.parallel asks hssm-tile-parallel-loops for (a
+/// DenseI64ArrayAttr, one size per dimension): its own GPU block shape.
+inline constexpr llvm::StringLiteral kTileSizesAttr = "hssm.tile_sizes";
 /// A buffer shared by the GPU block: a memref.alloca in workgroup memory,
 /// aligned to 16 bytes, which hssm-workgroup-allocas makes the kernel's
 /// workgroup attribution once the loops are a kernel.
@@ -83,11 +86,14 @@ void storeChannels(OpBuilder &b, Location loc, Value value, Value memref,
 /// dimension 0 is the row unless `channelMajor`, in which case it is the
 /// group (the GPU mapping gives dimension 0 to blockIdx.x / threadIdx.x, so
 /// this decides whether consecutive blocks walk rows or channels). `body`
-/// gets (row, group) either way.
+/// gets (row, group) either way. Given `blockThreads`, the loop asks to be a
+/// GPU block of that many consecutive groups of one row (kTileSizesAttr),
+/// whatever tile the pipeline gives other loops.
 void forRowsAndChannels(OpBuilder &b, Location loc, Value rowBegin,
                         Value rowEnd, Value groups, bool channelMajor,
                         function_ref<void(OpBuilder &, Location, Value, Value)>
-                            body);
+                            body,
+                        int64_t blockThreads = 0);
 
 /// The buffers and counts of one batch, taken from its hssm.batch op.
 struct BatchValues {

@@ -51,7 +51,7 @@ struct HSSMLowerToLoopsPass
     populateConvToLoopsPatterns(
         patterns, convChannels, channelMajor,
         decodeConvChannels > 0 ? decodeConvChannels : convChannels,
-        decodeConvRows);
+        decodeConvRows, decodeConvBlockThreads);
     populateScanToLoopsPatterns(patterns, decodeScanRows, channelMajor,
                                 decodeScanBlockThreads,
                                 decodeScanShuffleStates);

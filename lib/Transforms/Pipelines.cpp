@@ -90,8 +90,10 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
   // Staged B and C need a block's threads in one row (same barriers).
   int64_t stageThreads =
       options.laneScanStage && options.blockRows == 1 ? options.blockSize : 0;
+  // The decode updates name their own blocks (hssm.tile_sizes): one row
+  // group, decode-block-size channels.
   int64_t decodeStageThreads =
-      options.decodeScanStage && options.blockRows == 1 ? options.blockSize : 0;
+      options.decodeScanStage ? options.decodeBlockSize : 0;
   // exp and log become libdevice calls; link it by path so that the PTX does
   // not depend on how the environment names the CUDA toolkit.
   std::string libdevice =
@@ -113,6 +115,8 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          " decode-conv-channels=" +
          std::to_string(int64_t(options.decodeConvChannels)) +
          " decode-conv-rows=" + std::to_string(int64_t(options.decodeConvRows)) +
+         " decode-conv-block-threads=" +
+         std::to_string(int64_t(options.decodeBlockSize)) +
          " channel-major=" + (options.channelMajor ? "true" : "false") +
          " fast-math=" + (options.fastMath ? "true" : "false") +
          " scan-tokens-per-step=" +
@@ -135,8 +139,7 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          " lane-scan-prefetch-steps=" +
          std::to_string(int64_t(options.laneScanPrefetchSteps)) + "},"
          "func.func(convert-linalg-to-parallel-loops,"
-         "scf-parallel-loop-tiling{parallel-loop-tile-sizes=" +
-         block +
+         "hssm-tile-parallel-loops{tile-sizes=" + block +
          " no-min-max-bounds=true},gpu-map-parallel-loops,"
          "convert-parallel-loops-to-gpu),"
          "gpu-launch-sink-index-computations,gpu-kernel-outlining,"
@@ -147,7 +150,8 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          "min-blocks-per-sm=" +
          std::to_string(int64_t(options.minBlocksPerSm)) +
          " block-threads=" +
-         std::to_string(int64_t(options.blockSize * options.blockRows)) +
+         std::to_string(std::max<int64_t>(options.blockSize * options.blockRows,
+                                          options.decodeBlockSize)) +
          "},convert-gpu-to-nvvm," + ftz +
          "reconcile-unrealized-casts),"
          "expand-strided-metadata,lower-affine,gpu-to-llvm,convert-to-llvm,"

@@ -156,7 +156,8 @@ struct DecodeScanToLoops : OpRewritePattern<StateUpdateOp> {
                   });
                 scf::YieldOp::create(b, loc);
               });
-        });
+        },
+        blockThreads);
     rewriter.eraseOp(op);
     return success();
   }

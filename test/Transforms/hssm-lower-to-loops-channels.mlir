@@ -1,7 +1,7 @@
 // RUN: hssm-opt %s -hssm-lower-to-loops="conv-channels=8 decode-scan-rows=2" | FileCheck %s
 // RUN: hssm-opt %s -hssm-lower-to-loops="conv-channels=3" | FileCheck %s --check-prefix=ONE
 // RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=2 decode-scan-block-threads=32" | FileCheck %s --check-prefix=STAGE
-// RUN: hssm-opt %s -hssm-lower-to-loops="decode-conv-rows=2 decode-conv-channels=8" | FileCheck %s --check-prefix=CROWS
+// RUN: hssm-opt %s -hssm-lower-to-loops="decode-conv-rows=2 decode-conv-channels=8 decode-conv-block-threads=16" | FileCheck %s --check-prefix=CROWS
 // RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=2 decode-scan-block-threads=64" | FileCheck %s --check-prefix=NOSTAGE
 // RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=2 decode-scan-block-threads=32 decode-scan-shuffle-states=32" | FileCheck %s --check-prefix=SHUF
 // RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=2 decode-scan-block-threads=32 decode-scan-shuffle-states=64" | FileCheck %s --check-prefix=NOSHUF
@@ -64,6 +64,9 @@
 // CROWS-COUNT-3:    vector.store %{{.*}}, %[[CS]]
 // CROWS:      } else {
 // CROWS-NOT:    vector.store %{{.*}}, %[[CS]]
+//   The loop names its GPU block (decode-conv-block-threads) for
+//   hssm-tile-parallel-loops.
+// CROWS:      } {hssm.tile_sizes = array<i64: 1, 16>}
 
 // ONE-LABEL: func.func @conv_update(
 // ONE-NOT:   vector.load
@@ -114,7 +117,8 @@ func.func @conv_update(%qsl: memref<?xi32>, %si: memref<?xi32>,
 // group's B and C rows once, widened to f32, into workgroup memory
 // ([rows][B, C][N]), after every row's state, delta and u loads are issued
 // and before a barrier; each thread then reads its B and C rows from there.
-// Blocks of 64 would span two row groups (D = 32): not staged.
+// Blocks of 64 over D = 32 leave half their threads idle, so no barrier may
+// stand in the body: not staged. Either way the loop names its block (tile).
 // STAGE-LABEL: func.func @state_update(
 // STAGE-SAME: %{{[a-zA-Z0-9_]+}}: memref<32x16xf32>, %[[BM:[a-zA-Z0-9_]+]]: memref<?x16xf32>, %[[CM:[a-zA-Z0-9_]+]]: memref<?x16xf32>,
 // STAGE:      %[[BUF:.*]] = memref.alloca() {alignment = 16 : i64} : memref<2x2x16xf32, #gpu.address_space<workgroup>>
@@ -133,6 +137,7 @@ func.func @conv_update(%qsl: memref<?xi32>, %si: memref<?xi32>,
 // STAGE-COUNT-4: vector.load %[[BUF]][%{{.*}}, %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<2x2x16xf32, #gpu.address_space<workgroup>>, vector<16xf32>
 // STAGE-NOT:  gpu.barrier
 // STAGE-NOT:  gpu.shuffle
+// STAGE:      } {hssm.tile_sizes = array<i64: 1, 32>}
 // Shuffled stores (a channel's 16 bf16 states, 32 bytes, are two 16-byte
 // pieces, at least decode-scan-shuffle-states=32): lanes 2k and 2k+1 trade
 // pieces by one xor-1 shuffle per 32-bit word, so that each store writes
@@ -169,6 +174,7 @@ func.func @conv_update(%qsl: memref<?xi32>, %si: memref<?xi32>,
 // NOSTAGE-LABEL: func.func @state_update(
 // NOSTAGE-NOT: memref.alloca
 // NOSTAGE-NOT: gpu.barrier
+// NOSTAGE:     } {hssm.tile_sizes = array<i64: 1, 64>}
 
 // ONE-LABEL: func.func @state_update(
 // ONE-NOT:   arith.ceildivui

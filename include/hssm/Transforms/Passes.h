@@ -37,7 +37,8 @@ void populateConvToLoopsPatterns(RewritePatternSet &patterns,
                                  int64_t channels = 1,
                                  bool channelMajor = false,
                                  int64_t decodeChannels = 1,
-                                 int64_t decodeRows = 1);
+                                 int64_t decodeRows = 1,
+                                 int64_t decodeBlockThreads = 0);
 /// conv1d over prefill rows in chunks of `chunk` tokens run in parallel.
 void populateChunkedConvToLoopsPatterns(RewritePatternSet &patterns,
                                         int64_t chunk, int64_t channels = 1,
@@ -101,7 +102,7 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       *this, "conv-channels",
       llvm::cl::desc("Adjacent channels per thread in conv1d (vector loads "
                      "along d)"),
-      llvm::cl::init(8)};
+      llvm::cl::init(4)};
   Option<int64_t> decodeConvChannels{
       *this, "decode-conv-channels",
       llvm::cl::desc("Adjacent channels per thread in conv_update"),
@@ -183,12 +184,18 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       *this, "conv-chunk",
       llvm::cl::desc("Tokens per chunk of the parallel prefill conv (0: the "
                      "scan's chunk)"),
-      llvm::cl::init(128)};
+      llvm::cl::init(64)};
   Option<int64_t> blockRows{
       *this, "block-rows",
       llvm::cl::desc("Rows (or chunks, or tokens) per block: threads of one "
                      "block that share a channel's weights"),
       llvm::cl::init(1)};
+  Option<int64_t> decodeBlockSize{
+      *this, "decode-block-size",
+      llvm::cl::desc("Threads per block of the decode updates (conv_update, "
+                     "the state update), whatever block-size the other "
+                     "kernels get"),
+      llvm::cl::init(64)};
   Option<int64_t> minBlocksPerSm{
       *this, "min-blocks-per-sm",
       llvm::cl::desc("Blocks an SM should hold at once: ptxas caps the "

@@ -84,6 +84,11 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
            "Decode rows per parallel iteration of conv_update (one channel "
            "group each; every row's window and input loaded before any "
            "arithmetic)">,
+    Option<"decodeConvBlockThreads", "decode-conv-block-threads", "int64_t",
+           /*default=*/"0",
+           "GPU only: conv_update's loop asks hssm-tile-parallel-loops for "
+           "blocks of this many channel groups of one row group "
+           "(hssm.tile_sizes; 0: the pipeline's tile)">,
     Option<"decodeScanRows", "decode-scan-rows", "int64_t",
            /*default=*/"1",
            "Decode rows per parallel iteration of state_update (one channel "
@@ -92,7 +97,8 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
            /*default=*/"0",
            "GPU only: state_update's channels run in blocks of this many "
            "consecutive ones of one row group, which gpu.barrier "
-           "synchronizes (a GPU block). Where D is a multiple of it, the "
+           "synchronizes (a GPU block; the loop asks "
+           "hssm-tile-parallel-loops for it by hssm.tile_sizes). Where D is a multiple of it, the "
            "block loads the group's B and C once, widened to f32, into "
            "workgroup memory that its threads read (0: each loads its own)">,
     Option<"decodeScanShuffleStates", "decode-scan-shuffle-states",
@@ -194,6 +200,34 @@ def HSSMWorkgroupAllocas : Pass<"hssm-workgroup-allocas"> {
     alloca without them is an error.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def HSSMTileParallelLoops : Pass<"hssm-tile-parallel-loops"> {
+  let summary = "Tiles innermost scf.parallel loops, each by its own sizes "
+                "where it names them";
+  let description = [{
+    Upstream's `scf-parallel-loop-tiling` gives every innermost parallel
+    loop the same tile, and the tile becomes the GPU block
+    (`gpu-map-parallel-loops`). The kernels want different blocks: the
+    decode updates run faster in blocks of 64 threads, the prefill conv
+    and scan in blocks of 128 (bench/results/r18/variants.txt). A loop
+    lowering that wants its own block puts `hssm.tile_sizes` (a
+    DenseI64ArrayAttr, one size per dimension) on its scf.parallel; this
+    pass tiles such a loop by those sizes and every other innermost loop by
+    `tile-sizes`, with upstream's `scf::tileParallelLoop`, and drops the
+    attribute. Loops with reductions are left alone, as upstream does.
+  }];
+  let options = [
+    ListOption<"tileSizes", "tile-sizes", "int64_t",
+               "Tile sizes of loops that do not name their own">,
+    Option<"noMinMaxBounds", "no-min-max-bounds", "bool",
+           /*default=*/"false",
+           "Inner loops of the full tile size, guarded by an scf.if, "
+           "instead of min/max bounds">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def HSSMKernelOccupancy : Pass<"hssm-kernel-occupancy"> {
