@@ -27,10 +27,11 @@ namespace {
 
 struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
   ChunkedConvToLoops(MLIRContext *ctx, int64_t chunk, int64_t channelsWanted,
-                     bool channelMajor, int64_t tokensPerStep)
+                     bool channelMajor, int64_t tokensPerStep,
+                     int64_t blockThreads)
       : OpRewritePattern(ctx, /*benefit=*/2), chunk(chunk),
         channelsWanted(channelsWanted), channelMajor(channelMajor),
-        tokensPerStep(tokensPerStep) {}
+        tokensPerStep(tokensPerStep), blockThreads(blockThreads) {}
 
   LogicalResult matchAndRewrite(Conv1dOp op,
                                 PatternRewriter &rewriter) const override {
@@ -152,7 +153,8 @@ struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
                      info, [&](OpBuilder &b, Location loc) {
                        writeState(b, loc, info, d);
                      });
-        });
+        },
+        blockThreads);
     if (fusedState) {
       rewriter.eraseOp(op);
       return success();
@@ -176,7 +178,7 @@ struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
 private:
   int64_t chunk, channelsWanted;
   bool channelMajor;
-  int64_t tokensPerStep;
+  int64_t tokensPerStep, blockThreads;
 };
 
 } // namespace
@@ -185,7 +187,8 @@ void mlir::hssm::populateChunkedConvToLoopsPatterns(RewritePatternSet &patterns,
                                                     int64_t chunk,
                                                     int64_t channels,
                                                     bool channelMajor,
-                                                    int64_t tokensPerStep) {
+                                                    int64_t tokensPerStep,
+                                                    int64_t blockThreads) {
   patterns.add<ChunkedConvToLoops>(patterns.getContext(), chunk, channels,
-                                   channelMajor, tokensPerStep);
+                                   channelMajor, tokensPerStep, blockThreads);
 }

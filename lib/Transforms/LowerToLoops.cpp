@@ -57,7 +57,8 @@ struct HSSMLowerToLoopsPass
                                 decodeScanShuffleStates);
     if (convChunk > 0)
       populateChunkedConvToLoopsPatterns(patterns, convChunk, convChannels,
-                                         channelMajor, convTokensPerStep);
+                                         channelMajor, convTokensPerStep,
+                                         convBlockThreads);
     if (scanChunk > 0)
       populateChunkedScanToLoopsPatterns(patterns, scanChunk, deviceAlloc,
                                          channelMajor, scanTokensPerStep);

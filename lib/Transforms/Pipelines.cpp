@@ -115,6 +115,7 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          " decode-conv-channels=" +
          std::to_string(int64_t(options.decodeConvChannels)) +
          " decode-conv-rows=" + std::to_string(int64_t(options.decodeConvRows)) +
+         " conv-block-threads=" + std::to_string(int64_t(options.convBlockSize)) +
          " decode-conv-block-threads=" +
          std::to_string(int64_t(options.decodeBlockSize)) +
          " channel-major=" + (options.channelMajor ? "true" : "false") +
@@ -150,8 +151,9 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          "min-blocks-per-sm=" +
          std::to_string(int64_t(options.minBlocksPerSm)) +
          " block-threads=" +
-         std::to_string(std::max<int64_t>(options.blockSize * options.blockRows,
-                                          options.decodeBlockSize)) +
+         std::to_string(std::max({int64_t(options.blockSize * options.blockRows),
+                                  int64_t(options.decodeBlockSize),
+                                  int64_t(options.convBlockSize)})) +
          "},convert-gpu-to-nvvm," + ftz +
          "reconcile-unrealized-casts),"
          "expand-strided-metadata,lower-affine,gpu-to-llvm,convert-to-llvm,"

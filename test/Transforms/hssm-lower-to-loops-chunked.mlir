@@ -78,6 +78,7 @@ func.func @scan(%qsl: memref<?xi32>, %si: memref<?xi32>, %init: memref<?xi8>,
 
 // RUN: hssm-opt %s -hssm-lower-to-loops=conv-chunk=64 | FileCheck %s --check-prefix=CONV
 // RUN: hssm-opt %s -hssm-lower-to-loops=conv-chunk=2 | FileCheck %s --check-prefix=CONV2
+// RUN: hssm-opt %s -hssm-lower-to-loops="conv-chunk=64 conv-block-threads=32" | FileCheck %s --check-prefix=CONVB
 
 // The prefill conv in chunks: outputs per (row, chunk, channel), each
 // chunk's window read from x (or the state before the row's first token);
@@ -121,3 +122,12 @@ func.func @conv(%qsl: memref<?xi32>, %si: memref<?xi32>, %init: memref<?xi8>,
       state(%cs : memref<?x3x32xf32>) batch(%b) out(%o : memref<?x32xf32>) {silu}
   return
 }
+
+// With conv-block-threads the chunked conv's one loop nest names its GPU
+// block for hssm-tile-parallel-loops; the scan's loops do not.
+// CONVB-LABEL: func.func @scan(
+// CONVB-NOT:   hssm.tile_sizes
+// CONVB-LABEL: func.func @conv(
+// CONVB:       scf.parallel
+// CONVB:       } {hssm.tile_sizes = array<i64: 1, 32>}
+// CONVB-NOT:   scf.parallel

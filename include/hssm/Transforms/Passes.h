@@ -43,7 +43,8 @@ void populateConvToLoopsPatterns(RewritePatternSet &patterns,
 void populateChunkedConvToLoopsPatterns(RewritePatternSet &patterns,
                                         int64_t chunk, int64_t channels = 1,
                                         bool channelMajor = false,
-                                        int64_t tokensPerStep = 1);
+                                        int64_t tokensPerStep = 1,
+                                        int64_t blockThreads = 0);
 /// `decodeRows`: decode rows per parallel iteration of state_update;
 /// `decodeBlockThreads` (GPU): the block of consecutive channels that
 /// stages a row group's B and C in workgroup memory (0: none).
@@ -196,6 +197,11 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
                      "the state update), whatever block-size the other "
                      "kernels get"),
       llvm::cl::init(64)};
+  Option<int64_t> convBlockSize{
+      *this, "conv-block-size",
+      llvm::cl::desc("Threads per block of the chunked prefill conv (0: "
+                     "block-size)"),
+      llvm::cl::init(0)};
   Option<int64_t> minBlocksPerSm{
       *this, "min-blocks-per-sm",
       llvm::cl::desc("Blocks an SM should hold at once: ptxas caps the "

@@ -112,6 +112,11 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
            /*default=*/"1",
            "Tokens per iteration of the chunked prefill conv's token loop, "
            "their inputs loaded before the first store">,
+    Option<"convBlockThreads", "conv-block-threads", "int64_t",
+           /*default=*/"0",
+           "GPU only: the chunked prefill conv's loop asks "
+           "hssm-tile-parallel-loops for blocks of this many channel groups "
+           "of one chunk (hssm.tile_sizes; 0: the pipeline's tile)">,
     Option<"scanTokensPerStep", "scan-tokens-per-step", "int64_t",
            /*default=*/"1",
            "Tokens per iteration of the chunked prefill scan's token loops, "
