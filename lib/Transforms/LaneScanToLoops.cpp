@@ -71,13 +71,15 @@ constexpr int64_t kWarpSize = 32;
 struct LaneScanToLoops : OpRewritePattern<SelectiveScanOp> {
   LaneScanToLoops(MLIRContext *ctx, int64_t lanes, int64_t tokensPerStep,
                   bool channelMajor, int64_t blockThreads, bool stageRowsF32,
-                  bool padOwnedRows, int64_t prefetchSteps)
+                  bool padOwnedRows, int64_t prefetchSteps,
+                  bool longestFirst)
       : OpRewritePattern(ctx, /*benefit=*/3), lanes(lanes),
         groupsPerStep(
             std::max<int64_t>(1, (tokensPerStep + lanes - 1) / lanes)),
         channelMajor(channelMajor), blockThreads(blockThreads),
         stageRowsF32(stageRowsF32), padOwnedRows(padOwnedRows),
-        prefetchSteps(std::clamp<int64_t>(prefetchSteps, 1, 2)) {}
+        prefetchSteps(std::clamp<int64_t>(prefetchSteps, 1, 2)),
+        longestFirst(longestFirst) {}
 
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
@@ -96,6 +98,8 @@ struct LaneScanToLoops : OpRewritePattern<SelectiveScanOp> {
     OpBuilder &b = rewriter;
     int64_t stageK = stagedPerThread(ops, d);
     auto body = [&](OpBuilder &b, Location loc, Value row, Value i) {
+      if (stageK > 0 && longestFirst)
+        row = longestFirstRow(b, loc, *batch, row, i);
       Thread th = Thread::of(b, loc, i, lanes);
       if (stageK > 0)
         th.stage = makeStaging(b, loc, ops, i, th.d, stageK);
@@ -153,6 +157,90 @@ private:
                             [&](OpBuilder &b, Location loc, ValueRange ivs) {
                               body(b, loc, ivs[2], ivs[channelMajor ? 0 : 1]);
                             });
+  }
+
+  /// With the rows on the grid's z, the z-th block row takes the z-th
+  /// longest prefill row (ties by batch order), so that the longest rows
+  /// start first and the short ones fill in after them: a scan's block
+  /// runs as long as its row, and a long row dispatched late ends late (P2:
+  /// its 2048-token row starts 40% into the dispatch in batch order). The
+  /// block ranks the rows itself: thread t < num_prefills counts the rows
+  /// that go before row t, the one whose rank is z writes t to workgroup
+  /// memory, a barrier. That costs num_prefills loads per thread, so past
+  /// blockThreads prefill rows (many short rows, where the order matters
+  /// little) the batch order stays. Off by default: on the H200 it takes
+  /// P2 from 0.42 to 0.46 but P1 from 0.45 to 0.36, whether or not a
+  /// single row skips the ranking at run time (the kernel's shape, not the
+  /// ranking's cost; same registers), and L-mix/L-pre lose 1-2%
+  /// (bench/results/r18/variants.txt).
+  Value longestFirstRow(OpBuilder &b, Location loc, const BatchValues &batch,
+                        Value row, Value i) const {
+    Value nd = batch.numDecodes, np = batch.numPrefills;
+    Value zero = constIndex(b, loc, 0), one = constIndex(b, loc, 1);
+    Value z = arith::SubIOp::create(b, loc, row, nd);
+    Value tid =
+        arith::RemUIOp::create(b, loc, i, constIndex(b, loc, blockThreads));
+    Value chosen = workgroupBuffer(b, loc, {1}, b.getI32Type());
+    auto lengthOf = [&](OpBuilder &b, Location loc, Value r) {
+      Value at = arith::AddIOp::create(b, loc, nd, r);
+      Value begin = loadIndex(b, loc, batch.queryStartLoc, at);
+      Value end = loadIndex(b, loc, batch.queryStartLoc,
+                            arith::AddIOp::create(b, loc, at, one));
+      return arith::SubIOp::create(b, loc, end, begin).getResult();
+    };
+    auto cmp = [&](OpBuilder &b, Location loc, arith::CmpIPredicate p,
+                   Value x, Value y) {
+      return arith::CmpIOp::create(b, loc, p, x, y).getResult();
+    };
+    Value ranked = cmp(b, loc, arith::CmpIPredicate::ule, np,
+                       constIndex(b, loc, blockThreads));
+    return scf::IfOp::create(
+               b, loc, ranked,
+               [&](OpBuilder &b, Location loc) {
+                 ifThen(b, loc, cmp(b, loc, arith::CmpIPredicate::ult, tid, np),
+                        [&](OpBuilder &b, Location loc) {
+                   Value mine = lengthOf(b, loc, tid);
+                   auto count = scf::ForOp::create(
+                       b, loc, zero, np, one, ValueRange{zero},
+                       [&](OpBuilder &b, Location loc, Value s,
+                           ValueRange acc) {
+                         Value len = lengthOf(b, loc, s);
+                         Value before = arith::OrIOp::create(
+                             b, loc,
+                             cmp(b, loc, arith::CmpIPredicate::ugt, len, mine),
+                             arith::AndIOp::create(
+                                 b, loc,
+                                 cmp(b, loc, arith::CmpIPredicate::eq, len,
+                                     mine),
+                                 cmp(b, loc, arith::CmpIPredicate::ult, s,
+                                     tid)));
+                         Value next = arith::AddIOp::create(
+                             b, loc, acc[0],
+                             arith::SelectOp::create(b, loc, before, one,
+                                                     zero));
+                         scf::YieldOp::create(b, loc, next);
+                       });
+                   ifThen(b, loc,
+                          cmp(b, loc, arith::CmpIPredicate::eq,
+                              count.getResult(0), z),
+                          [&](OpBuilder &b, Location loc) {
+                     memref::StoreOp::create(
+                         b, loc,
+                         arith::IndexCastOp::create(b, loc, b.getI32Type(),
+                                                    tid),
+                         chosen, ValueRange{zero});
+                   });
+                 });
+                 gpu::BarrierOp::create(b, loc);
+                 Value r = loadIndex(b, loc, chosen, zero);
+                 scf::YieldOp::create(b, loc,
+                                      ValueRange{arith::AddIOp::create(
+                                          b, loc, nd, r)});
+               },
+               [&](OpBuilder &b, Location loc) {
+                 scf::YieldOp::create(b, loc, row);
+               })
+        .getResult(0);
   }
 
   /// What the block stages per step (see the file comment), in workgroup
@@ -683,6 +771,7 @@ private:
   /// Staged: how many steps ahead a step's global loads are issued (1 or
   /// 2; with 2 they wait a whole step in registers before their stores).
   int64_t prefetchSteps;
+  bool longestFirst;
 };
 
 } // namespace
@@ -690,8 +779,8 @@ private:
 void mlir::hssm::populateLaneScanToLoopsPatterns(
     RewritePatternSet &patterns, int64_t lanes, int64_t tokensPerStep,
     bool channelMajor, int64_t blockThreads, bool stageRowsF32,
-    bool padOwnedRows, int64_t prefetchSteps) {
+    bool padOwnedRows, int64_t prefetchSteps, bool longestFirst) {
   patterns.add<LaneScanToLoops>(patterns.getContext(), lanes, tokensPerStep,
                                 channelMajor, blockThreads, stageRowsF32,
-                                padOwnedRows, prefetchSteps);
+                                padOwnedRows, prefetchSteps, longestFirst);
 }

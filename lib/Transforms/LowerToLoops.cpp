@@ -66,7 +66,8 @@ struct HSSMLowerToLoopsPass
       populateLaneScanToLoopsPatterns(patterns, scanLanes,
                                       laneScanTokensPerStep, channelMajor,
                                       laneScanBlockThreads, laneScanStageF32,
-                                      laneScanPadOwned, laneScanPrefetchSteps);
+                                      laneScanPadOwned, laneScanPrefetchSteps,
+                                      laneScanLongestFirst);
     populateElementwiseToLoopsPatterns(patterns);
     if (!keepLinear)
       populateLinearToLoopsPatterns(patterns);

@@ -135,6 +135,8 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          " lane-scan-block-threads=" + std::to_string(stageThreads) +
          " lane-scan-stage-f32=" +
          (options.laneScanStageF32 ? "true" : "false") +
+         " lane-scan-longest-first=" +
+         (options.laneScanLongestFirst ? "true" : "false") +
          " lane-scan-pad-owned=" +
          (options.laneScanPadOwned ? "true" : "false") +
          " lane-scan-prefetch-steps=" +

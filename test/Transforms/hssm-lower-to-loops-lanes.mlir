@@ -7,6 +7,7 @@
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=8 lane-scan-block-threads=128" | FileCheck %s --check-prefix=PAD
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=4 lane-scan-block-threads=64 lane-scan-prefetch-steps=2" | FileCheck %s --check-prefix=PF2
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=8 lane-scan-block-threads=128 lane-scan-pad-owned=false" | FileCheck %s --check-prefix=NOPAD
+// RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=4 lane-scan-block-threads=64 lane-scan-longest-first=true" | FileCheck %s --check-prefix=LONG
 
 // The prefill scan with each channel's 16 states split across 4 lanes of a
 // warp: the parallel loop has D * 4 = 128 iterations, each holding 4
@@ -215,3 +216,39 @@ func.func @fewer_states_than_lanes(%qsl: memref<?xi32>, %si: memref<?xi32>, %ini
       out(%y : memref<?x32xf32>)
   return
 }
+
+// Longest first (staged, rows on the grid's z): block row z ranks the
+// prefill rows by length and scans the z-th longest. Thread t < num_prefills
+// counts the rows longer than row t, or as long and earlier; the thread
+// whose count is z writes t to workgroup memory; a barrier; every thread
+// reads it. Past 64 (the block) prefill rows, the batch order.
+// LONG-LABEL: func.func @scan(
+// LONG-SAME: %[[QSL:[a-zA-Z0-9_]+]]: memref<?xi32>, %{{[a-zA-Z0-9_]+}}: memref<?xi32>, %{{[a-zA-Z0-9_]+}}: memref<?xi8>, %[[ND:[a-zA-Z0-9_]+]]: index, %[[NP:[a-zA-Z0-9_]+]]: index,
+// LONG:      scf.parallel (%{{.*}}, %[[I:[a-zA-Z0-9_]+]], %[[ROW:[a-zA-Z0-9_]+]]) =
+// LONG:      %[[Z:.*]] = arith.subi %[[ROW]], %[[ND]] : index
+// LONG:      %[[TID:.*]] = arith.remui %[[I]], %{{.*}} : index
+// LONG:      %[[CHOSEN:.*]] = memref.alloca() {alignment = 16 : i64} : memref<1xi32, #gpu.address_space<workgroup>>
+// LONG:      %[[SMALL:.*]] = arith.cmpi ule, %[[NP]], %{{.*}} : index
+// LONG:      %[[R:.*]] = scf.if %[[SMALL]] -> (index) {
+// LONG:        arith.cmpi ult, %[[TID]], %[[NP]] : index
+// LONG:        %[[MINE:.*]] = arith.subi
+// LONG:        %[[RANK:.*]] = scf.for %[[S:.*]] = %{{.*}} to %[[NP]] step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (index) {
+// LONG:          memref.load %[[QSL]]
+// LONG:          memref.load %[[QSL]]
+// LONG:          %[[LEN:.*]] = arith.subi
+// LONG:          %[[EARLIER:.*]] = arith.cmpi ult, %[[S]], %[[TID]] : index
+// LONG:          %[[SAME:.*]] = arith.cmpi eq, %[[LEN]], %[[MINE]] : index
+// LONG:          %[[TIE:.*]] = arith.andi %[[SAME]], %[[EARLIER]] : i1
+// LONG:          %[[LONGER:.*]] = arith.cmpi ugt, %[[LEN]], %[[MINE]] : index
+// LONG:          arith.ori %[[LONGER]], %[[TIE]] : i1
+// LONG:        %[[IS:.*]] = arith.cmpi eq, %[[RANK]], %[[Z]] : index
+// LONG:        scf.if %[[IS]] {
+// LONG:          memref.store %{{.*}}, %[[CHOSEN]][%{{.*}}]
+// LONG:        gpu.barrier
+// LONG:        %[[PICK:.*]] = memref.load %[[CHOSEN]][%{{.*}}]
+// LONG:        %[[PICKI:.*]] = arith.index_cast %[[PICK]] : i32 to index
+// LONG:        %[[NEW:.*]] = arith.addi %[[ND]], %[[PICKI]] : index
+// LONG:        scf.yield %[[NEW]] : index
+// LONG:      } else {
+// LONG:        scf.yield %[[ROW]] : index
+// LONG:      memref.load %{{.*}}[%[[R]]]

@@ -75,7 +75,8 @@ void populateLaneScanToLoopsPatterns(RewritePatternSet &patterns,
                                      int64_t blockThreads = 0,
                                      bool stageRowsF32 = true,
                                      bool padOwnedRows = true,
-                                     int64_t prefetchSteps = 1);
+                                     int64_t prefetchSteps = 1,
+                                     bool longestFirst = false);
 void populateLinearToLoopsPatterns(RewritePatternSet &patterns);
 void populateElementwiseToLoopsPatterns(RewritePatternSet &patterns);
 
@@ -166,6 +167,11 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       llvm::cl::desc("Steps ahead the staged lane scan issues its global "
                      "loads (1 or 2)"),
       llvm::cl::init(1)};
+  Option<bool> laneScanLongestFirst{
+      *this, "lane-scan-longest-first",
+      llvm::cl::desc("The staged lane scan takes the prefill rows longest "
+                     "first (grid z = rank by length)"),
+      llvm::cl::init(false)};
   Option<bool> laneScanPadOwned{
       *this, "lane-scan-pad-owned",
       llvm::cl::desc("Staged delta/u/z rows padded against shared-memory "

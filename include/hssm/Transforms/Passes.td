@@ -148,6 +148,12 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
            "this many steps ahead (1 or 2; with 2, a step's loads wait a "
            "whole step in registers before they are staged, more time for "
            "their latency than one step of arithmetic)">,
+    Option<"laneScanLongestFirst", "lane-scan-longest-first", "bool",
+           /*default=*/"false",
+           "With lane-scan-block-threads (the rows on the grid's z): block "
+           "row z scans the z-th longest prefill row, so that long rows "
+           "start first (ranked in each block; batch order past "
+           "lane-scan-block-threads prefill rows)">,
     Option<"laneScanPadOwned", "lane-scan-pad-owned", "bool",
            /*default=*/"true",
            "With lane-scan-block-threads: pad each token's row of the staged "
