@@ -199,9 +199,9 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       llvm::cl::init(1)};
   Option<int64_t> decodeBlockSize{
       *this, "decode-block-size",
-      llvm::cl::desc("Threads per block of the decode updates (conv_update, "
-                     "the state update), whatever block-size the other "
-                     "kernels get"),
+      llvm::cl::desc("Threads per block of the decode updates (conv_update; "
+                     "the state update where decode-scan-stage is on), "
+                     "whatever block-size the other kernels get"),
       llvm::cl::init(64)};
   Option<int64_t> convBlockSize{
       *this, "conv-block-size",
