@@ -45,7 +45,7 @@ struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
     Value state = op.getConvState(), out = op.getOut();
     Value zero = constIndex(b, loc, 0);
     PrefillChunks chunks =
-        PrefillChunks::make(b, loc, *batch, x, chunk);
+        PrefillChunks::make(b, loc, *batch, x, chunk, /*compact=*/true);
     int64_t lanes = channelsPerIteration(
         op.getWeight().getType().getDimSize(0), channelsWanted);
     Value groups =

@@ -322,8 +322,9 @@ void mlir::hssm::zeroColumns(OpBuilder &b, Location loc, Value memref,
 
 PrefillChunks PrefillChunks::make(OpBuilder &b, Location loc,
                                   const BatchValues &batch, Value tokenMajor,
-                                  int64_t chunk) {
+                                  int64_t chunk, bool compact) {
   PrefillChunks p;
+  p.compact = compact;
   p.chunkLen = constIndex(b, loc, chunk);
   // At least one: a row's first chunk exists even when no row has a token
   // (the chunked conv writes each row's state from it).
@@ -333,15 +334,72 @@ PrefillChunks PrefillChunks::make(OpBuilder &b, Location loc,
                                  p.chunkLen),
       constIndex(b, loc, 1));
   p.count = arith::MulIOp::create(b, loc, batch.numPrefills, p.maxChunks);
+  if (compact) {
+    Value zero = constIndex(b, loc, 0);
+    Value slots = arith::AddIOp::create(
+        b, loc,
+        arith::DivUIOp::create(b, loc, dimValue(b, loc, tokenMajor, 0),
+                               p.chunkLen),
+        batch.numPrefills);
+    p.count = arith::SelectOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                              batch.numPrefills, zero),
+        zero, slots);
+  }
   return p;
+}
+
+std::pair<Value, Value>
+PrefillChunks::compactRowAndChunk(OpBuilder &b, Location loc,
+                                  const BatchValues &batch, Value rc) const {
+  Value one = constIndex(b, loc, 1);
+  Value first = loadIndex(b, loc, batch.queryStartLoc, batch.numDecodes);
+  // f(r): the first index of prefill row r.
+  auto firstIndex = [&](OpBuilder &b, Location loc, Value r) -> Value {
+    Value begin = loadIndex(b, loc, batch.queryStartLoc,
+                            arith::AddIOp::create(b, loc, batch.numDecodes, r));
+    Value offset = arith::SubIOp::create(b, loc, begin, first);
+    return arith::AddIOp::create(
+        b, loc, arith::DivUIOp::create(b, loc, offset, chunkLen), r);
+  };
+  // The last r in [0, num_prefills) with f(r) <= rc (f(0) = 0): lo keeps
+  // f(lo) <= rc, hi is past the answer.
+  auto search = scf::WhileOp::create(
+      b, loc, TypeRange{b.getIndexType(), b.getIndexType()},
+      ValueRange{constIndex(b, loc, 0), batch.numPrefills},
+      [&](OpBuilder &b, Location loc, ValueRange args) {
+        Value wide = arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::ugt,
+            arith::SubIOp::create(b, loc, args[1], args[0]), one);
+        scf::ConditionOp::create(b, loc, wide, args);
+      },
+      [&](OpBuilder &b, Location loc, ValueRange args) {
+        Value mid = arith::DivUIOp::create(
+            b, loc, arith::AddIOp::create(b, loc, args[0], args[1]),
+            constIndex(b, loc, 2));
+        Value fits = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                                           firstIndex(b, loc, mid), rc);
+        scf::YieldOp::create(
+            b, loc,
+            ValueRange{arith::SelectOp::create(b, loc, fits, mid, args[0]),
+                       arith::SelectOp::create(b, loc, fits, args[1], mid)});
+      });
+  Value r = search.getResult(0);
+  Value c = arith::SubIOp::create(b, loc, rc, firstIndex(b, loc, r));
+  return {r, c};
 }
 
 PrefillChunks::Chunk PrefillChunks::at(OpBuilder &b, Location loc,
                                        const BatchValues &batch, Value rc,
                                        int64_t padSlotId) const {
   Chunk ch;
-  ch.r = arith::DivUIOp::create(b, loc, rc, maxChunks);
-  ch.c = arith::RemUIOp::create(b, loc, rc, maxChunks);
+  if (compact) {
+    std::tie(ch.r, ch.c) = compactRowAndChunk(b, loc, batch, rc);
+  } else {
+    ch.r = arith::DivUIOp::create(b, loc, rc, maxChunks);
+    ch.c = arith::RemUIOp::create(b, loc, rc, maxChunks);
+  }
   Value row = arith::AddIOp::create(b, loc, batch.numDecodes, ch.r);
   ch.info = loadRow(b, loc, batch, row, padSlotId, /*alwaysRead=*/false);
   ch.t0 = arith::AddIOp::create(

@@ -136,8 +136,19 @@ void ifThen(OpBuilder &b, Location loc, Value cond,
 /// in [0, count) is chunk rc % maxChunks of prefill row rc / maxChunks
 /// (maxChunks = max(ceil(T / chunk), 1), enough for any row; T is dimension 0 of
 /// `tokenMajor`, a [T, ...] operand).
+///
+/// `compact` numbers them by token position instead: prefill row r (its
+/// first token b_r tokens after the first prefill's) owns the indices from
+/// f(r) = floor(b_r / chunk) + r on, max(ceil(len_r / chunk), 1) of them.
+/// f is increasing and rows' ranges do not overlap (floor(b / c) + ceil(l /
+/// c) <= floor((b + l) / c) + 1), so count = floor(T / chunk) +
+/// num_prefills covers every row with at most one unused index per row,
+/// where the row-major numbering has num_prefills x ceil(T / chunk), nearly
+/// all empty when there are many rows (P3: 2048 GPU block rows for 128
+/// chunks). An index finds its row by a binary search over f.
 struct PrefillChunks {
   Value chunkLen, maxChunks, count;
+  bool compact = false;
   /// One chunk: prefill row r, chunk c, the row's metadata, its tokens
   /// [t0, t1), and whether it has any (`live`).
   struct Chunk {
@@ -146,9 +157,16 @@ struct PrefillChunks {
   };
   static PrefillChunks make(OpBuilder &b, Location loc,
                             const BatchValues &batch, Value tokenMajor,
-                            int64_t chunk);
+                            int64_t chunk, bool compact = false);
   Chunk at(OpBuilder &b, Location loc, const BatchValues &batch,
            Value rc, int64_t padSlotId) const;
+
+private:
+  /// (row, chunk in row) of compact index rc; the chunk may be past the
+  /// row's last (an unused index): `at` makes it not live.
+  std::pair<Value, Value> compactRowAndChunk(OpBuilder &b, Location loc,
+                                             const BatchValues &batch,
+                                             Value rc) const;
 };
 
 /// A channel group's conv taps and bias (zero without one), as fp32: tap k

@@ -85,12 +85,29 @@ func.func @scan(%qsl: memref<?xi32>, %si: memref<?xi32>, %init: memref<?xi8>,
 // the row's first chunk (c == 0, whether or not the row has tokens) then
 // writes the new state, its last W-1 inputs read whole before any store.
 // One loop nest: chunks of at least W-1 tokens never read the state.
+// The chunks are numbered by token position (PrefillChunks' compact form):
+// floor(T / 64) + num_prefills indices (none without prefills); prefill
+// row r owns those from f(r) = floor((b_r - b_0) / 64) + r on, found by a
+// binary search over f; c = rc - f(r) is the chunk within the row.
 // CONV-LABEL: func.func @conv(
+// CONV-SAME: %[[QSL:[a-zA-Z0-9_]+]]: memref<?xi32>, %{{[a-zA-Z0-9_]+}}: memref<?xi32>, %{{[a-zA-Z0-9_]+}}: memref<?xi8>, %[[ND:[a-zA-Z0-9_]+]]: index, %[[NP:[a-zA-Z0-9_]+]]: index,
 // CONV-SAME: %[[X:[a-zA-Z0-9_]+]]: memref<?x32xf32>, %[[W:[a-zA-Z0-9_]+]]: memref<32x4xf32>, %[[CS:[a-zA-Z0-9_]+]]: memref<?x3x32xf32>, %[[O:[a-zA-Z0-9_]+]]: memref<?x32xf32>
-// CONV:      arith.ceildivui
-// CONV:      %[[NC:.*]] = arith.maxui
-// CONV:      scf.parallel (%[[RC:[a-z0-9_]+]], %{{[a-z0-9_]+}}) =
-// CONV:        %[[C:.*]] = arith.remui %[[RC]], %[[NC]]
+// CONV:      %[[TC:.*]] = arith.divui %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}} : index
+// CONV-NEXT: %[[SLOTS:.*]] = arith.addi %[[TC]], %[[NP]] : index
+// CONV-NEXT: %[[NONE:.*]] = arith.cmpi eq, %[[NP]], %{{.*}} : index
+// CONV-NEXT: %[[COUNT:.*]] = arith.select %[[NONE]], %{{.*}}, %[[SLOTS]] : index
+// CONV:      scf.parallel (%[[RC:[a-z0-9_]+]], %{{[a-z0-9_]+}}) = (%{{.*}}, %{{.*}}) to (%[[COUNT]], %{{.*}})
+// CONV:        %[[B0:.*]] = memref.load %[[QSL]][%[[ND]]] : memref<?xi32>
+// CONV:        %[[FOUND:.*]]:2 = scf.while (%[[LO:.*]] = %{{.*}}, %[[HI:.*]] = %[[NP]]) : (index, index) -> (index, index) {
+// CONV:          %[[MID:.*]] = arith.divui
+// CONV:          %[[AT:.*]] = arith.addi %[[ND]], %[[MID]] : index
+// CONV:          memref.load %[[QSL]][%[[AT]]]
+// CONV:          %[[FMID:.*]] = arith.addi %{{.*}}, %[[MID]] : index
+// CONV:          %[[FITS:.*]] = arith.cmpi ule, %[[FMID]], %[[RC]] : index
+// CONV:          arith.select %[[FITS]], %[[MID]], %{{.*}} : index
+// CONV:          arith.select %[[FITS]], %{{.*}}, %[[MID]] : index
+// CONV:        %[[FR:.*]] = arith.addi %{{[0-9]+}}, %[[FOUND]]#0 : index
+// CONV:        %[[C:.*]] = arith.subi %[[RC]], %[[FR]] : index
 // CONV:        arith.cmpi sge
 // CONV:        memref.load %[[X]]
 // CONV:        memref.load %[[CS]]
