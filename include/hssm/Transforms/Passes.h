@@ -104,7 +104,7 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       *this, "conv-channels",
       llvm::cl::desc("Adjacent channels per thread in conv1d (vector loads "
                      "along d)"),
-      llvm::cl::init(4)};
+      llvm::cl::init(8)};
   Option<int64_t> decodeConvChannels{
       *this, "decode-conv-channels",
       llvm::cl::desc("Adjacent channels per thread in conv_update"),
@@ -191,7 +191,7 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       *this, "conv-chunk",
       llvm::cl::desc("Tokens per chunk of the parallel prefill conv (0: the "
                      "scan's chunk)"),
-      llvm::cl::init(64)};
+      llvm::cl::init(128)};
   Option<int64_t> blockRows{
       *this, "block-rows",
       llvm::cl::desc("Rows (or chunks, or tokens) per block: threads of one "
