@@ -106,9 +106,7 @@ struct ChunkedConvToLoops : OpRewritePattern<Conv1dOp> {
     auto ifNotPad = [&](OpBuilder &b, Location loc, Value cond,
                         const RowInfo &info,
                         function_ref<void(OpBuilder &, Location)> body) {
-      Value notPad = arith::XOrIOp::create(
-          b, loc, info.isPad,
-          arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+      Value notPad = info.notPad(b, loc);
       if (cond)
         notPad = arith::AndIOp::create(b, loc, cond, notPad);
       ifThen(b, loc, notPad, body);

@@ -72,10 +72,8 @@ struct ChunkedScanToLoops : OpRewritePattern<SelectiveScanOp> {
     // 1. Each chunk from a zero state: its decay product and final state.
     forChunks([&](OpBuilder &b, Location loc, Value rc, Value dIdx) {
       auto ch = chunkOf(b, loc, rc);
-      Value notPad = arith::XOrIOp::create(
-          b, loc, ch.info.isPad,
-          arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
-      Value work = arith::AndIOp::create(b, loc, ch.live, notPad);
+      Value work =
+          arith::AndIOp::create(b, loc, ch.live, ch.info.notPad(b, loc));
       scf::IfOp::create(b, loc, work, [&](OpBuilder &b, Location loc) {
         Value z = constIndex(b, loc, 0);
         ScanRow row = ScanRow::load(b, loc, ops, dIdx, z);
@@ -105,9 +103,7 @@ struct ChunkedScanToLoops : OpRewritePattern<SelectiveScanOp> {
         [&](OpBuilder &b, Location loc, Value r, Value dIdx) {
           Value row = arith::AddIOp::create(b, loc, batch->numDecodes, r);
           RowInfo info = loadRow(b, loc, *batch, row, op.getPadSlotId(), false);
-          Value notPad = arith::XOrIOp::create(
-              b, loc, info.isPad,
-              arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+          Value notPad = info.notPad(b, loc);
           scf::IfOp::create(b, loc, notPad, [&](OpBuilder &b, Location loc) {
             Value z = constIndex(b, loc, 0);
             Value h = loadInitialState(b, loc, ops, info, dIdx, z);

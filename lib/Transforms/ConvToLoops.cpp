@@ -157,9 +157,7 @@ struct ConvToLoops : OpRewritePattern<ConvOp> {
                         b, loc,
                         arith::SelectOp::create(b, loc, info.isPad, zeroF, y),
                         out, {info.begin}, d);
-                    Value notPad = arith::XOrIOp::create(
-                        b, loc, info.isPad,
-                        arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+                    Value notPad = info.notPad(b, loc);
                     ifThen(b, loc, notPad, [&](OpBuilder &b, Location loc) {
                       // The window shifted by the row's one token.
                       for (int64_t j = 0; j < width - 1; ++j)

@@ -267,6 +267,11 @@ RowInfo mlir::hssm::loadRow(OpBuilder &b, Location loc,
   return info;
 }
 
+Value RowInfo::notPad(OpBuilder &b, Location loc) const {
+  return arith::XOrIOp::create(
+      b, loc, isPad, arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+}
+
 SmallVector<DecodeRow> mlir::hssm::loadDecodeRows(OpBuilder &b, Location loc,
                                                   const BatchValues &batch,
                                                   Value group, int64_t rows,

@@ -110,6 +110,8 @@ FailureOr<BatchValues> getBatchValues(Operation *user, Value batch,
 /// slots.
 struct RowInfo {
   Value begin, end, isPad, readsState, srcSlot, dstSlot;
+  /// !isPad: the rows whose state is written.
+  Value notPad(OpBuilder &b, Location loc) const;
 };
 /// Reads the row's metadata. `alwaysRead` is set for decode rows.
 RowInfo loadRow(OpBuilder &b, Location loc, const BatchValues &batch,
