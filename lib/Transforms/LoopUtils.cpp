@@ -331,42 +331,43 @@ PrefillChunks PrefillChunks::make(OpBuilder &b, Location loc,
   PrefillChunks p;
   p.compact = compact;
   p.chunkLen = constIndex(b, loc, chunk);
+  Value tokens = dimValue(b, loc, tokenMajor, 0);
   // At least one: a row's first chunk exists even when no row has a token
   // (the chunked conv writes each row's state from it).
   p.maxChunks = arith::MaxUIOp::create(
-      b, loc,
-      arith::CeilDivUIOp::create(b, loc, dimValue(b, loc, tokenMajor, 0),
-                                 p.chunkLen),
+      b, loc, arith::CeilDivUIOp::create(b, loc, tokens, p.chunkLen),
       constIndex(b, loc, 1));
-  p.count = arith::MulIOp::create(b, loc, batch.numPrefills, p.maxChunks);
-  if (compact) {
-    Value zero = constIndex(b, loc, 0);
-    Value slots = arith::AddIOp::create(
-        b, loc,
-        arith::DivUIOp::create(b, loc, dimValue(b, loc, tokenMajor, 0),
-                               p.chunkLen),
-        batch.numPrefills);
-    p.count = arith::SelectOp::create(
-        b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                              batch.numPrefills, zero),
-        zero, slots);
+  if (!compact) {
+    p.count = arith::MulIOp::create(b, loc, batch.numPrefills, p.maxChunks);
+    return p;
   }
+  Value zero = constIndex(b, loc, 0);
+  Value slots = arith::AddIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, tokens, p.chunkLen),
+      batch.numPrefills);
+  p.count = arith::SelectOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, batch.numPrefills,
+                            zero),
+      zero, slots);
   return p;
 }
 
-std::pair<Value, Value>
-PrefillChunks::compactRowAndChunk(OpBuilder &b, Location loc,
-                                  const BatchValues &batch, Value rc) const {
+Value PrefillChunks::firstIndex(OpBuilder &b, Location loc, Value begin,
+                                Value first, Value r) const {
+  Value offset = arith::SubIOp::create(b, loc, begin, first);
+  return arith::AddIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, offset, chunkLen), r);
+}
+
+Value PrefillChunks::compactRow(OpBuilder &b, Location loc,
+                                const BatchValues &batch, Value rc,
+                                Value first) const {
   Value one = constIndex(b, loc, 1);
-  Value first = loadIndex(b, loc, batch.queryStartLoc, batch.numDecodes);
-  // f(r): the first index of prefill row r.
-  auto firstIndex = [&](OpBuilder &b, Location loc, Value r) -> Value {
+  auto firstIndexOf = [&](OpBuilder &b, Location loc, Value r) {
     Value begin = loadIndex(b, loc, batch.queryStartLoc,
                             arith::AddIOp::create(b, loc, batch.numDecodes, r));
-    Value offset = arith::SubIOp::create(b, loc, begin, first);
-    return arith::AddIOp::create(
-        b, loc, arith::DivUIOp::create(b, loc, offset, chunkLen), r);
+    return firstIndex(b, loc, begin, first, r);
   };
   // The last r in [0, num_prefills) with f(r) <= rc (f(0) = 0): lo keeps
   // f(lo) <= rc, hi is past the answer.
@@ -384,29 +385,33 @@ PrefillChunks::compactRowAndChunk(OpBuilder &b, Location loc,
             b, loc, arith::AddIOp::create(b, loc, args[0], args[1]),
             constIndex(b, loc, 2));
         Value fits = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
-                                           firstIndex(b, loc, mid), rc);
+                                           firstIndexOf(b, loc, mid), rc);
         scf::YieldOp::create(
             b, loc,
             ValueRange{arith::SelectOp::create(b, loc, fits, mid, args[0]),
                        arith::SelectOp::create(b, loc, fits, args[1], mid)});
       });
-  Value r = search.getResult(0);
-  Value c = arith::SubIOp::create(b, loc, rc, firstIndex(b, loc, r));
-  return {r, c};
+  return search.getResult(0);
 }
 
 PrefillChunks::Chunk PrefillChunks::at(OpBuilder &b, Location loc,
                                        const BatchValues &batch, Value rc,
                                        int64_t padSlotId) const {
   Chunk ch;
+  Value first;
   if (compact) {
-    std::tie(ch.r, ch.c) = compactRowAndChunk(b, loc, batch, rc);
+    first = loadIndex(b, loc, batch.queryStartLoc, batch.numDecodes);
+    ch.r = compactRow(b, loc, batch, rc, first);
   } else {
     ch.r = arith::DivUIOp::create(b, loc, rc, maxChunks);
     ch.c = arith::RemUIOp::create(b, loc, rc, maxChunks);
   }
   Value row = arith::AddIOp::create(b, loc, batch.numDecodes, ch.r);
   ch.info = loadRow(b, loc, batch, row, padSlotId, /*alwaysRead=*/false);
+  // The chunk within the row, from the row's begin that loadRow read.
+  if (compact)
+    ch.c = arith::SubIOp::create(
+        b, loc, rc, firstIndex(b, loc, ch.info.begin, first, ch.r));
   ch.t0 = arith::AddIOp::create(
       b, loc, ch.info.begin, arith::MulIOp::create(b, loc, ch.c, chunkLen));
   ch.t1 = arith::MinUIOp::create(

@@ -164,11 +164,15 @@ struct PrefillChunks {
            Value rc, int64_t padSlotId) const;
 
 private:
-  /// (row, chunk in row) of compact index rc; the chunk may be past the
-  /// row's last (an unused index): `at` makes it not live.
-  std::pair<Value, Value> compactRowAndChunk(OpBuilder &b, Location loc,
-                                             const BatchValues &batch,
-                                             Value rc) const;
+  /// f(r) of the compact numbering, from row r's first token `begin` and
+  /// the first prefill's, `first`.
+  Value firstIndex(OpBuilder &b, Location loc, Value begin, Value first,
+                   Value r) const;
+  /// The prefill row of compact index rc: the last r with f(r) <= rc. The
+  /// index may be past that row's last chunk (an unused one): `at` makes
+  /// such a chunk not live.
+  Value compactRow(OpBuilder &b, Location loc, const BatchValues &batch,
+                   Value rc, Value first) const;
 };
 
 /// A channel group's conv taps and bias (zero without one), as fp32: tap k
