@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "hssm/Runtime/Cuda.h"
+#include "hssm/Runtime/LaunchConventions.h"
 
 #include "CudaDriver.h"
 
@@ -22,6 +23,7 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <unordered_set>
 #include <vector>
 
 using namespace hssm;
@@ -54,6 +56,31 @@ struct ErrorRecord {
 ErrorRecord &errorRecord() {
   static ErrorRecord *record = new ErrorRecord();
   return *record;
+}
+
+/// The kernels to launch with programmatic stream serialization (their names
+/// say that they wait for the kernel before them). Each lookup of a kernel
+/// records its name's verdict, so a handle that the driver reuses for
+/// another module's kernel is not taken for the old one.
+struct ProgrammaticKernels {
+  std::mutex mutex;
+  std::unordered_set<CUfunction> functions;
+  void record(CUfunction f, bool waits) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (waits)
+      functions.insert(f);
+    else
+      functions.erase(f);
+  }
+  bool contains(CUfunction f) {
+    std::lock_guard<std::mutex> lock(mutex);
+    return functions.count(f) != 0;
+  }
+};
+
+ProgrammaticKernels &programmaticKernels() {
+  static ProgrammaticKernels *kernels = new ProgrammaticKernels();
+  return *kernels;
 }
 
 /// The context this thread last made current, so that the hot path (a launch)
@@ -471,6 +498,7 @@ extern "C" void *mgpuModuleGetFunction(void *module, const char *name) {
     note(failure("cuModuleGetFunction(" + quoted + ")", r));
     return nullptr;
   }
+  programmaticKernels().record(function, waitsForPrecedingKernel(name));
   return function;
 }
 
@@ -519,6 +547,29 @@ extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                    r));
       return;
     }
+  }
+  if (programmaticKernels().contains(f)) {
+    // The kernel's first instruction waits for the kernel before it, so it
+    // may be launched, and its blocks scheduled, while that one still runs.
+    CUlaunchAttribute attribute = {};
+    attribute.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attribute.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig config = {};
+    config.gridDimX = static_cast<unsigned>(gridX);
+    config.gridDimY = static_cast<unsigned>(gridY);
+    config.gridDimZ = static_cast<unsigned>(gridZ);
+    config.blockDimX = static_cast<unsigned>(blockX);
+    config.blockDimY = static_cast<unsigned>(blockY);
+    config.blockDimZ = static_cast<unsigned>(blockZ);
+    config.sharedMemBytes = static_cast<unsigned>(smem);
+    config.hStream = asStream(stream);
+    config.attrs = &attribute;
+    config.numAttrs = 1;
+    if (CUresult r = HSSM_CU(cuLaunchKernelEx)(&config, f, params, extra))
+      note(failure("cuLaunchKernelEx(" + dims() +
+                       ", programmatic stream serialization)",
+                   r));
+    return;
   }
   if (CUresult r = HSSM_CU(cuLaunchKernel)(
           f, static_cast<unsigned>(gridX), static_cast<unsigned>(gridY),

@@ -79,6 +79,15 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
   std::string target = "chip=" + options.chip + " features=" +
                        options.features +
                        " O=" + std::to_string(unsigned(options.optLevel));
+  // griddepcontrol needs sm_90: older chips launch the usual way.
+  llvm::StringRef chip = options.chip;
+  unsigned smVersion = 0;
+  if (chip.consume_front("sm_"))
+    (void)chip.take_while(llvm::isDigit).getAsInteger(10, smVersion);
+  std::string programmatic =
+      options.programmaticLaunch && smVersion >= 90
+          ? "hssm-programmatic-launch,"
+          : "";
   // fast-math: libdevice's flush-to-zero paths (exp2 is one MUFU op).
   std::string ftz = options.fastMath ? "hssm-libdevice-ftz," : "";
   // The lane scan's shuffles need each channel's lanes in one warp:
@@ -145,7 +154,8 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          "hssm-tile-parallel-loops{tile-sizes=" + block +
          " no-min-max-bounds=true},gpu-map-parallel-loops,"
          "convert-parallel-loops-to-gpu),"
-         "gpu-launch-sink-index-computations,gpu-kernel-outlining,"
+         "gpu-launch-sink-index-computations,gpu-kernel-outlining," +
+         programmatic +
          "func.func(gpu-async-region),lower-affine,"
          "convert-scf-to-cf,nvvm-attach-target{" +
          target +

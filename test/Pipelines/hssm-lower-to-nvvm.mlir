@@ -39,10 +39,13 @@ func.func @branch(%x: memref<?x16xf32>, %w_in: memref<64x16xf32>,
 // in_proj (f32 x f32) is a call of the runtime's cuBLAS wrapper (through
 // its C-interface adapter, defined above).
 // CHECK: llvm.call @hssm_linear_f32_f32_f32(
-// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @branch_kernel::@branch_kernel blocks in
+// Each kernel waits for the one before it in its first instructions and
+// carries the name that tells the runtime to launch it programmatically
+// (hssm-programmatic-launch).
+// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @branch_kernel::@branch_kernel__hssm_pdl blocks in
 // The selective scan (staged lane scan) has its rows on the grid's z and a
 // row's blocks (here one) on y, threads on y as in the other kernels:
-// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @branch_kernel_{{[0-9]+}}::@branch_kernel blocks in (%[[ONE:[0-9]+]], %[[ONE]], %{{[0-9]+}}) threads in (%[[ONE]], %{{[0-9]+}}, %[[ONE]])
+// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @branch_kernel_{{[0-9]+}}::@branch_kernel__hssm_pdl blocks in (%[[ONE:[0-9]+]], %[[ONE]], %{{[0-9]+}}) threads in (%[[ONE]], %{{[0-9]+}}, %[[ONE]])
 // CHECK: llvm.call @mgpuMemFree(
 // CHECK: llvm.call @mgpuStreamSynchronize(
 // Four kernels: conv_update, the chunked conv1d (its state written by each
@@ -53,7 +56,9 @@ func.func @branch(%x: memref<?x16xf32>, %w_in: memref<64x16xf32>,
 // 16 bytes at a time (eight conv channels, or half an SSM state row of
 // N = 16).
 // CHECK-DAG: gpu.binary @branch_kernel  [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80", link = [{{.*}}libdevice.10.bc"]>, properties = {{.*}}, assembly = "{{.*}}.target sm_90
-// CHECK-DAG: .visible .entry branch_kernel(
+// CHECK-DAG: .visible .entry branch_kernel__hssm_pdl(
+// CHECK-DAG: griddepcontrol.launch_dependents;
+// CHECK-DAG: griddepcontrol.wait;
 // CHECK-DAG: gpu.binary @branch_kernel_2  [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80"
 // CHECK-DAG: ex2.approx.ftz.f32
 // CHECK-DAG: shfl.sync.idx.b32 \09%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, 31, -1;
@@ -62,13 +67,14 @@ func.func @branch(%x: memref<?x16xf32>, %w_in: memref<64x16xf32>,
 // The lane scan's block stages each step's B and C (f32) and delta, u, z
 // in shared memory: 16-byte aligned buffers, one barrier per step, B and C
 // read as 16-byte vectors.
-// CHECK-DAG: .shared .align 16 .b8 __wg_branch_kernel{{[_0-9]*}}[4096];
+// CHECK-DAG: .shared .align 16 .b8 __wg_branch_kernel{{[_0-9a-z]*}}[4096];
 // CHECK-DAG: bar.sync \090;
 // CHECK-DAG: ld.shared.v4.b32
 // CHECK-NOT: gpu.binary @branch_kernel_3
 
 // SM80: #nvvm.target<O = 1, chip = "sm_80", features = "+ptx76"
 // SM80: .target sm_80
+// SM80-NOT: griddepcontrol
 
 // KERNELS-LABEL: gpu.module @branch_kernel
 // KERNELS: llvm.func @branch_kernel(

@@ -208,6 +208,12 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       llvm::cl::desc("Threads per block of the chunked prefill conv (0: "
                      "block-size)"),
       llvm::cl::init(0)};
+  Option<bool> programmaticLaunch{
+      *this, "programmatic-launch",
+      llvm::cl::desc("Kernels wait for the kernel before them in their "
+                     "first instruction and are launched while it runs "
+                     "(hssm-programmatic-launch; sm_90 and later)"),
+      llvm::cl::init(true)};
   Option<int64_t> minBlocksPerSm{
       *this, "min-blocks-per-sm",
       llvm::cl::desc("Blocks an SM should hold at once: ptxas caps the "
