@@ -1,4 +1,5 @@
-//===- hssm-bench.cpp - The benchmark of BENCH.md ---------------------------===//
+//===- hssm-bench.cpp - The benchmark of BENCH.md
+//---------------------------===//
 //
 // Every case of ../shared/BENCH.md (D1, D2, D2-f32, D3, P1, P2, P3, L-dec,
 // L-pre, L-mix) as an MLIR function written here, compiled ahead of time by
@@ -18,17 +19,19 @@
 // how much of it is fixed. With --graph, each case's call is also captured
 // once as a CUDA graph and replayed back to back on the graph's stream,
 // about 10 calls per timed sample, reported per call (`graph_median_us`).
-// The graph holds K calls, each on its own slot set (`graph_calls`; --graph-calls K,
-// default: enough that a replay moves ~120 MB, twice the L2, so that small
-// decode cases are not L2 hits, as BENCH.md's distinct slots per run ask;
-// a one-call graph also measured the host's graph launch, ~3 us).
+// The graph holds K calls, each on its own slot set (`graph_calls`;
+// --graph-calls K, default: enough that a replay moves ~120 MB, twice the L2,
+// so that small decode cases are not L2 hits, as BENCH.md's distinct slots per
+// run ask; a one-call graph also measured the host's graph launch, ~3 us).
 //
 //   hssm-bench --emit-mlir DIR [--small]      writes DIR/<artifact>.mlir
 //   hssm-bench [--artifacts DIR] [--case NAME]... [--json FILE] [--small]
 //              [--cpu] [--budget-s S] [--time-limit-s S]
 //              [--branch-artifact NAME] [--label TEXT]
-//              [--graph [--graph-calls K]]
+//              [--graph [--graph-calls K]] [--decode-batch B]
 //
+// --decode-batch B runs D2, D2-f32 and D3 at batch B instead of BENCH.md's
+// 256 (how a kernel's shape fares across batch sizes; not BENCH.md's case).
 // --cpu runs CPU artifacts (hssm-compile --target=cpu) on host memory and
 // skips the GPU ceilings; with --small (sizes shrunk, same code paths) it is
 // how the benchmark itself is tested where there is no GPU.
@@ -80,6 +83,7 @@ bool gGraph = false; ///< also time each case's call replayed as a CUDA graph
 /// asks for distinct random slots per run.
 int gGraphCalls = 0;
 bool gSmall = false; ///< shrunken sizes (testing the bench)
+int64_t gDecodeBatch = 0; ///< D2, D2-f32 and D3's batch, where not 256
 double gBudgetS = 40;     ///< seconds of timed runs per case, at most
 double gTimeLimitS = 0;   ///< whole-program limit (0: none)
 std::string gArtifacts = "artifacts";
@@ -116,6 +120,8 @@ struct Sizes {
 
 Sizes sizes() {
   Sizes s;
+  if (gDecodeBatch > 0)
+    s.batchD2 = s.batchD3 = gDecodeBatch;
   if (!gSmall)
     return s;
   s.slots = 64;
@@ -1829,7 +1835,7 @@ int usage() {
       "       hssm-bench [--artifacts DIR] [--case NAME]... [--json FILE]\n"
       "                  [--budget-s S] [--time-limit-s S] [--small] [--cpu]\n"
       "                  [--branch-artifact NAME] [--label TEXT]\n"
-      "                  [--graph [--graph-calls K]]\n"
+      "                  [--graph [--graph-calls K]] [--decode-batch B]\n"
       "cases: D1 D2 D2-f32 D3 P1 P2 P3 L-dec L-pre L-mix\n");
   return 2;
 }
@@ -1861,6 +1867,8 @@ int main(int argc, char **argv) {
     else if (a == "--branch-artifact") gBranchArtifact = value();
     else if (a == "--label") gLabel = value();
     else if (a == "--small") gSmall = true;
+    else if (a == "--decode-batch")
+      gDecodeBatch = std::max(1, std::atoi(value().c_str()));
     else if (a == "--cpu") gCpu = true;
     else return usage();
   }

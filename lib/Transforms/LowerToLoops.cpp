@@ -53,8 +53,8 @@ struct HSSMLowerToLoopsPass
         decodeConvChannels > 0 ? decodeConvChannels : convChannels,
         decodeConvRows, decodeConvBlockThreads);
     populateScanToLoopsPatterns(patterns, decodeScanRows, channelMajor,
-                                decodeScanBlockThreads,
-                                decodeScanShuffleStates);
+                                decodeScanBlockThreads, decodeScanShuffleStates,
+                                decodeScanSmallBatch);
     if (convChunk > 0)
       populateChunkedConvToLoopsPatterns(patterns, convChunk, convChannels,
                                          channelMajor, convTokensPerStep,

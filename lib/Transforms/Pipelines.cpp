@@ -33,6 +33,9 @@ void mlir::hssm::buildLowerToCpuPipeline(OpPassManager &pm) {
   loops.convChunk = 64;
   loops.convChannels = 8;
   loops.decodeScanRows = 2;
+  // Batches of one decode take the one-row loop, larger ones the grouped
+  // loop: CI's JIT tests run both sides of the GPU's run-time branch.
+  loops.decodeScanSmallBatch = 1;
   loops.decodeConvRows = 2;
   loops.fastMath = true;
   loops.convTokensPerStep = 4;
@@ -114,17 +117,20 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
   // gpu-async-region puts allocations and launches on streams, which the
   // runtime's mgpu* functions implement.
   // Projections go to the runtime's cuBLAS wrapper where the types allow.
-  return "hssm-decompose{device-alloc=true gemm-inputs-in-activation-type=true},"
+  return "hssm-decompose{device-alloc=true "
+         "gemm-inputs-in-activation-type=true},"
          "canonicalize,"
          "hssm-fuse-combine-into-projection,hssm-linear-to-call,"
          "hssm-lower-to-loops{device-alloc=true scan-chunk=" +
-         std::to_string(int64_t(options.scanChunk)) + " conv-chunk=" +
-         std::to_string(convChunk) +
+         std::to_string(int64_t(options.scanChunk)) +
+         " conv-chunk=" + std::to_string(convChunk) +
          " conv-channels=" + std::to_string(int64_t(options.convChannels)) +
          " decode-conv-channels=" +
          std::to_string(int64_t(options.decodeConvChannels)) +
-         " decode-conv-rows=" + std::to_string(int64_t(options.decodeConvRows)) +
-         " conv-block-threads=" + std::to_string(int64_t(options.convBlockSize)) +
+         " decode-conv-rows=" +
+         std::to_string(int64_t(options.decodeConvRows)) +
+         " conv-block-threads=" +
+         std::to_string(int64_t(options.convBlockSize)) +
          " decode-conv-block-threads=" +
          std::to_string(int64_t(options.decodeBlockSize)) +
          " channel-major=" + (options.channelMajor ? "true" : "false") +
@@ -135,6 +141,8 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          std::to_string(int64_t(options.convTokensPerStep)) +
          " decode-scan-rows=" +
          std::to_string(int64_t(options.decodeScanRows)) +
+         " decode-scan-small-batch=" +
+         std::to_string(int64_t(options.decodeScanSmallBatch)) +
          " decode-scan-block-threads=" + std::to_string(decodeStageThreads) +
          " decode-scan-shuffle-states=" +
          std::to_string(int64_t(options.decodeScanShuffleStates)) +
@@ -149,9 +157,11 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          " lane-scan-pad-owned=" +
          (options.laneScanPadOwned ? "true" : "false") +
          " lane-scan-prefetch-steps=" +
-         std::to_string(int64_t(options.laneScanPrefetchSteps)) + "},"
+         std::to_string(int64_t(options.laneScanPrefetchSteps)) +
+         "},"
          "func.func(convert-linalg-to-parallel-loops,"
-         "hssm-tile-parallel-loops{tile-sizes=" + block +
+         "hssm-tile-parallel-loops{tile-sizes=" +
+         block +
          " no-min-max-bounds=true},gpu-map-parallel-loops,"
          "convert-parallel-loops-to-gpu),"
          "gpu-launch-sink-index-computations,gpu-kernel-outlining," +
@@ -161,11 +171,11 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          target +
          "},gpu.module(hssm-workgroup-allocas,hssm-kernel-occupancy{"
          "min-blocks-per-sm=" +
-         std::to_string(int64_t(options.minBlocksPerSm)) +
-         " block-threads=" +
-         std::to_string(std::max({int64_t(options.blockSize * options.blockRows),
-                                  int64_t(options.decodeBlockSize),
-                                  int64_t(options.convBlockSize)})) +
+         std::to_string(int64_t(options.minBlocksPerSm)) + " block-threads=" +
+         std::to_string(
+             std::max({int64_t(options.blockSize * options.blockRows),
+                       int64_t(options.decodeBlockSize),
+                       int64_t(options.convBlockSize)})) +
          "},convert-gpu-to-nvvm," + ftz +
          "reconcile-unrealized-casts),"
          "expand-strided-metadata,lower-affine,gpu-to-llvm,convert-to-llvm,"

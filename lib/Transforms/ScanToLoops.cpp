@@ -109,10 +109,11 @@ private:
 /// bench/results/r18/variants.txt.
 struct DecodeScanToLoops : OpRewritePattern<StateUpdateOp> {
   DecodeScanToLoops(MLIRContext *ctx, int64_t rows, bool channelMajor,
-                    int64_t blockThreads, int64_t shuffleStatesBytes)
+                    int64_t blockThreads, int64_t shuffleStatesBytes,
+                    int64_t smallBatch)
       : OpRewritePattern(ctx), rows(std::max<int64_t>(rows, 1)),
         channelMajor(channelMajor), blockThreads(blockThreads),
-        shuffleStatesBytes(shuffleStatesBytes) {}
+        shuffleStatesBytes(shuffleStatesBytes), smallBatch(smallBatch) {}
 
   LogicalResult matchAndRewrite(StateUpdateOp op,
                                 PatternRewriter &rewriter) const override {
@@ -122,8 +123,36 @@ struct DecodeScanToLoops : OpRewritePattern<StateUpdateOp> {
     if (failed(batch))
       return failure();
     OpBuilder &b = rewriter;
+    if (smallBatch <= 0 || rows == 1) {
+      emitLoop(b, loc, op, *batch, rows);
+    } else {
+      // A batch too small to fill the GPU is bound by one thread's chain
+      // of dependent instructions, which grows with its rows: one row per
+      // thread for it, `rows` for larger batches (run-time branch).
+      Value small = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                                          batch->numDecodes,
+                                          constIndex(b, loc, smallBatch));
+      scf::IfOp::create(
+          b, loc, small,
+          [&](OpBuilder &b, Location loc) {
+            emitLoop(b, loc, op, *batch, 1);
+            scf::YieldOp::create(b, loc);
+          },
+          [&](OpBuilder &b, Location loc) {
+            emitLoop(b, loc, op, *batch, rows);
+            scf::YieldOp::create(b, loc);
+          });
+    }
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+private:
+  /// The parallel loop over (group of `rows` decode rows, channel).
+  void emitLoop(OpBuilder &b, Location loc, StateUpdateOp op,
+                const BatchValues &batch, int64_t rows) const {
     Value zero = constIndex(b, loc, 0);
-    Value numDecodes = batch->numDecodes;
+    Value numDecodes = batch.numDecodes;
     Value groups =
         rows == 1 ? numDecodes
                   : arith::CeilDivUIOp::create(b, loc, numDecodes,
@@ -135,8 +164,8 @@ struct DecodeScanToLoops : OpRewritePattern<StateUpdateOp> {
     forRowsAndChannels(
         b, loc, zero, groups, dimValue(b, loc, op.getA(), 0), channelMajor,
         [&](OpBuilder &b, Location loc, Value group, Value d) {
-          SmallVector<DecodeRow> members = loadDecodeRows(
-              b, loc, *batch, group, rows, op.getPadSlotId());
+          SmallVector<DecodeRow> members =
+              loadDecodeRows(b, loc, batch, group, rows, op.getPadSlotId());
           Value rowsBuf =
               staged ? workgroupBuffer(
                            b, loc, {rows, 2, op.getA().getType().getDimSize(1)},
@@ -158,8 +187,6 @@ struct DecodeScanToLoops : OpRewritePattern<StateUpdateOp> {
               });
         },
         blockThreads);
-    rewriter.eraseOp(op);
-    return success();
   }
 
 private:
@@ -266,6 +293,7 @@ private:
   void stageRows(OpBuilder &b, Location loc, StateUpdateOp op,
                  ArrayRef<DecodeRow> group, Value d, Value buf) const {
     ScanOperands ops = ScanOperands::of(op);
+    int64_t rows = group.size();
     int64_t total = rows * ops.n;
     Value tid =
         arith::RemUIOp::create(b, loc, d, constIndex(b, loc, blockThreads));
@@ -389,6 +417,7 @@ private:
   bool channelMajor;
   int64_t blockThreads;
   int64_t shuffleStatesBytes;
+  int64_t smallBatch;
 };
 
 } // namespace
@@ -397,9 +426,10 @@ void mlir::hssm::populateScanToLoopsPatterns(RewritePatternSet &patterns,
                                              int64_t decodeRows,
                                              bool channelMajor,
                                              int64_t decodeBlockThreads,
-                                             int64_t decodeShuffleStatesBytes) {
+                                             int64_t decodeShuffleStatesBytes,
+                                             int64_t decodeSmallBatch) {
   patterns.add<ScanToLoops>(patterns.getContext(), channelMajor);
   patterns.add<DecodeScanToLoops>(patterns.getContext(), decodeRows,
                                   channelMajor, decodeBlockThreads,
-                                  decodeShuffleStatesBytes);
+                                  decodeShuffleStatesBytes, decodeSmallBatch);
 }

@@ -43,13 +43,23 @@ func.func @branch(%x: memref<?x16xf32>, %w_in: memref<64x16xf32>,
 // carries the name that tells the runtime to launch it programmatically
 // (hssm-programmatic-launch).
 // CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @branch_kernel::@branch_kernel__hssm_pdl blocks in
+// The state update has two kernels: a run-time branch on the decode count
+// gives batches of at most decode-scan-small-batch (16) rows the one with
+// one row per thread, larger ones the one with decode-scan-rows (4).
+// CHECK: %[[SMALL:[0-9]+]] = llvm.icmp "ule" %{{[a-z0-9]+}}, %{{[0-9]+}} : i64
+// CHECK: llvm.cond_br %[[SMALL]], ^[[ONEROW:bb[0-9]+]], ^[[GROUPS:bb[0-9]+]]
+// CHECK: ^[[ONEROW]]:
+// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @branch_kernel_1::@branch_kernel__hssm_pdl
+// CHECK: ^[[GROUPS]]:
+// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @branch_kernel_2::@branch_kernel__hssm_pdl
 // The selective scan (staged lane scan) has its rows on the grid's z and a
 // row's blocks (here one) on y, threads on y as in the other kernels:
 // CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @branch_kernel_{{[0-9]+}}::@branch_kernel__hssm_pdl blocks in (%[[ONE:[0-9]+]], %[[ONE]], %{{[0-9]+}}) threads in (%[[ONE]], %{{[0-9]+}}, %[[ONE]])
 // CHECK: llvm.call @mgpuMemFree(
 // CHECK: llvm.call @mgpuStreamSynchronize(
-// Four kernels: conv_update, the chunked conv1d (its state written by each
-// row's first chunk), state_update and the selective_scan, one pass with each channel's states split across
+// Five kernels: conv_update, the chunked conv1d (its state written by each
+// row's first chunk), state_update (two: small and large batches) and the
+// selective_scan, one pass with each channel's states split across
 // 4 lanes that exchange values by shuffles (the four f32 projections are
 // cuBLAS calls); each a PTX binary for sm_90 with its entry, the scans using
 // the exp2 unit through libdevice's flush-to-zero path, and bf16 states read
@@ -70,7 +80,7 @@ func.func @branch(%x: memref<?x16xf32>, %w_in: memref<64x16xf32>,
 // CHECK-DAG: .shared .align 16 .b8 __wg_branch_kernel{{[_0-9a-z]*}}[4096];
 // CHECK-DAG: bar.sync \090;
 // CHECK-DAG: ld.shared.v4.b32
-// CHECK-NOT: gpu.binary @branch_kernel_3
+// CHECK-NOT: gpu.binary @branch_kernel_4
 
 // SM80: #nvvm.target<O = 1, chip = "sm_80", features = "+ptx76"
 // SM80: .target sm_80

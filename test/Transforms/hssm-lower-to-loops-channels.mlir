@@ -5,6 +5,7 @@
 // RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=2 decode-scan-block-threads=64" | FileCheck %s --check-prefix=NOSTAGE
 // RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=2 decode-scan-block-threads=32 decode-scan-shuffle-states=32" | FileCheck %s --check-prefix=SHUF
 // RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=2 decode-scan-block-threads=32 decode-scan-shuffle-states=64" | FileCheck %s --check-prefix=NOSHUF
+// RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=4 decode-scan-small-batch=8 decode-scan-block-threads=32" | FileCheck %s --check-prefix=SMALL
 
 // Channel groups: with conv-channels=K, conv_update runs one iteration per
 // (row, K adjacent channels) and moves the group's conv state, inputs and
@@ -175,6 +176,25 @@ func.func @conv_update(%qsl: memref<?xi32>, %si: memref<?xi32>,
 // NOSTAGE-NOT: memref.alloca
 // NOSTAGE-NOT: gpu.barrier
 // NOSTAGE:     } {hssm.tile_sizes = array<i64: 1, 64>}
+
+// Small batches (at most decode-scan-small-batch decode rows, a run-time
+// test) take a loop of one row per thread, over all decode rows, with one
+// row's B and C staged; larger ones groups of decode-scan-rows.
+// SMALL-LABEL: func.func @state_update(
+// SMALL-SAME: %[[ND:[a-zA-Z0-9_]+]]: index,
+// SMALL:      %[[C8:.*]] = arith.constant 8 : index
+// SMALL:      %[[IS:.*]] = arith.cmpi ule, %[[ND]], %[[C8]] : index
+// SMALL-NEXT: scf.if %[[IS]] {
+// SMALL-NOT:  arith.ceildivui
+// SMALL:      scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%[[ND]], %{{.*}})
+// SMALL:      memref.alloca() {alignment = 16 : i64} : memref<1x2x16xf32, #gpu.address_space<workgroup>>
+// SMALL-COUNT-1: vector.load %{{.*}} : memref<?x32x16xbf16>, vector<16xbf16>
+// SMALL-NOT:  vector.load %{{.*}} : memref<?x32x16xbf16>, vector<16xbf16>
+// SMALL:      } else {
+// SMALL:      %[[G:.*]] = arith.ceildivui %[[ND]], %{{.*}} : index
+// SMALL:      scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%[[G]], %{{.*}})
+// SMALL:      memref.alloca() {alignment = 16 : i64} : memref<4x2x16xf32, #gpu.address_space<workgroup>>
+// SMALL-COUNT-4: vector.load %{{.*}} : memref<?x32x16xbf16>, vector<16xbf16>
 
 // ONE-LABEL: func.func @state_update(
 // ONE-NOT:   arith.ceildivui

@@ -52,7 +52,8 @@ void populateScanToLoopsPatterns(RewritePatternSet &patterns,
                                  int64_t decodeRows = 1,
                                  bool channelMajor = false,
                                  int64_t decodeBlockThreads = 0,
-                                 int64_t decodeShuffleStatesBytes = 0);
+                                 int64_t decodeShuffleStatesBytes = 0,
+                                 int64_t decodeSmallBatch = 0);
 /// selective_scan chunked over time (`chunk` tokens), joined by the
 /// associative rule; carries in fp32 temporaries (gpu.alloc when
 /// `deviceAlloc`).
@@ -117,6 +118,12 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       *this, "decode-scan-rows",
       llvm::cl::desc("Decode rows per thread in the state update"),
       llvm::cl::init(4)};
+  Option<int64_t> decodeScanSmallBatch{
+      *this, "decode-scan-small-batch",
+      llvm::cl::desc("Decode batches of at most this many rows run the "
+                     "state update with one row per thread (0: always "
+                     "decode-scan-rows; bench/results/r22/sweep.txt)"),
+      llvm::cl::init(16)};
   Option<int64_t> blockSize{
       *this, "block-size",
       llvm::cl::desc("Threads per block along channels/columns"),

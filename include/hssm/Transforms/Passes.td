@@ -93,6 +93,13 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
            /*default=*/"1",
            "Decode rows per parallel iteration of state_update (one channel "
            "each; the channel's A is loaded once for them)">,
+    Option<"decodeScanSmallBatch", "decode-scan-small-batch", "int64_t",
+           /*default=*/"0",
+           "With decode-scan-rows above 1: a run-time branch gives decode "
+           "batches of at most this many rows one row per parallel "
+           "iteration, whose dependent chain is shorter (a batch too small "
+           "to fill a GPU is bound by it); larger batches get "
+           "decode-scan-rows (0: no branch)">,
     Option<"decodeScanBlockThreads", "decode-scan-block-threads", "int64_t",
            /*default=*/"0",
            "GPU only: state_update's channels run in blocks of this many "
