@@ -166,10 +166,10 @@ private:
         [&](OpBuilder &b, Location loc, Value group, Value d) {
           SmallVector<DecodeRow> members =
               loadDecodeRows(b, loc, batch, group, rows, op.getPadSlotId());
+          int64_t n = op.getA().getType().getDimSize(1);
           Value rowsBuf =
-              staged ? workgroupBuffer(
-                           b, loc, {rows, 2, op.getA().getType().getDimSize(1)},
-                           b.getF32Type())
+              staged ? workgroupBuffer(b, loc, {stagedRows(rows, n), 2, n},
+                                       b.getF32Type())
                      : Value();
           scf::IfOp::create(
               b, loc, hasSlots,
@@ -197,6 +197,15 @@ private:
     return blockThreads > 0 && !ShapedType::isDynamic(d) &&
            !ShapedType::isDynamic(op.getA().getType().getDimSize(1)) &&
            d % blockThreads == 0;
+  }
+
+  /// Rows of the staging buffer: `rows`, and pad rows up to a whole number
+  /// of blocks of elements, which the threads past the group's rows fill
+  /// (so that no branch guards the staging: LLVM moved the state loads
+  /// below such a branch, and they then waited for the staged loads).
+  int64_t stagedRows(int64_t rows, int64_t n) const {
+    int64_t padded = llvm::divideCeil(rows * n, blockThreads) * blockThreads;
+    return llvm::divideCeil(padded, n);
   }
 
   /// The new states go out transposed (transposePieces) where a channel's
@@ -287,49 +296,38 @@ private:
     }
   }
 
-  /// The group's B and C rows into `buf` ([rows][B, C][N], f32): thread
-  /// tid of the block takes state n of member r for e = tid, tid +
-  /// blockThreads, ... below rows * N; then a barrier.
+  /// The group's B and C rows into `buf` ([stagedRows][B, C][N], f32):
+  /// thread tid of the block takes state n of member r for e = tid, tid +
+  /// blockThreads, ... below stagedRows * N (members past the group's rows
+  /// read its first row into the pad rows); then a barrier.
   void stageRows(OpBuilder &b, Location loc, StateUpdateOp op,
                  ArrayRef<DecodeRow> group, Value d, Value buf) const {
     ScanOperands ops = ScanOperands::of(op);
     int64_t rows = group.size();
-    int64_t total = rows * ops.n;
+    int64_t total = stagedRows(rows, ops.n) * ops.n;
     Value tid =
         arith::RemUIOp::create(b, loc, d, constIndex(b, loc, blockThreads));
-    for (int64_t first = 0; first < total; first += blockThreads) {
+    for (int64_t first = 0; first + blockThreads <= total;
+         first += blockThreads) {
       Value e = arith::AddIOp::create(b, loc, tid, constIndex(b, loc, first));
-      auto stageOne = [&](OpBuilder &b, Location loc) {
-        Value r = arith::DivUIOp::create(b, loc, e, constIndex(b, loc, ops.n));
-        Value n = arith::RemUIOp::create(b, loc, e, constIndex(b, loc, ops.n));
-        // Member r's token (r is this thread's, not a constant).
-        Value t = group.front().info.begin;
-        for (int64_t k = 1; k < rows; ++k)
-          t = arith::SelectOp::create(
-              b, loc,
-              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, r,
-                                    constIndex(b, loc, k)),
-              group[k].info.begin, t);
-        Value rowsIn[] = {ops.bMat, ops.cMat};
-        for (int64_t which = 0; which < 2; ++which)
-          memref::StoreOp::create(
-              b, loc,
-              toF32(b, loc,
-                    memref::LoadOp::create(b, loc, rowsIn[which],
-                                           ValueRange{t, n})),
-              buf, ValueRange{r, constIndex(b, loc, which), n});
-      };
-      if (first + blockThreads <= total) {
-        stageOne(b, loc);
-        continue;
-      }
-      scf::IfOp::create(b, loc,
-                        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                              e, constIndex(b, loc, total)),
-                        [&](OpBuilder &b, Location loc) {
-                          stageOne(b, loc);
-                          scf::YieldOp::create(b, loc);
-                        });
+      Value r = arith::DivUIOp::create(b, loc, e, constIndex(b, loc, ops.n));
+      Value n = arith::RemUIOp::create(b, loc, e, constIndex(b, loc, ops.n));
+      // Member r's token (r is this thread's, not a constant).
+      Value t = group.front().info.begin;
+      for (int64_t k = 1; k < rows; ++k)
+        t = arith::SelectOp::create(
+            b, loc,
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, r,
+                                  constIndex(b, loc, k)),
+            group[k].info.begin, t);
+      // Both loads before either store, which would wait for its load.
+      Value rowsIn[] = {ops.bMat, ops.cMat}, got[2];
+      for (int64_t which = 0; which < 2; ++which)
+        got[which] =
+            memref::LoadOp::create(b, loc, rowsIn[which], ValueRange{t, n});
+      for (int64_t which = 0; which < 2; ++which)
+        memref::StoreOp::create(b, loc, toF32(b, loc, got[which]), buf,
+                                ValueRange{r, constIndex(b, loc, which), n});
     }
     gpu::BarrierOp::create(b, loc);
   }
