@@ -293,7 +293,19 @@ SmallVector<DecodeRow> mlir::hssm::loadDecodeRows(OpBuilder &b, Location loc,
                                      batch.numDecodes);
       row = arith::MinUIOp::create(b, loc, row, last);
     }
-    r.info = loadRow(b, loc, batch, row, padSlotId, /*alwaysRead=*/true);
+    // Decodes come first with one token each and query_start_loc starts at
+    // 0 (SPEC.md section 3; the runtime's batch check enforces it), so
+    // decode row r is token r: no load of query_start_loc stands before
+    // the row's inputs.
+    r.info.begin = row;
+    r.info.end = arith::AddIOp::create(b, loc, row, constIndex(b, loc, 1));
+    r.info.srcSlot = loadIndex(b, loc, batch.stateIndices, row);
+    r.info.dstSlot = loadIndex(b, loc, batch.dstStateIndices, row);
+    r.info.isPad = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                         r.info.srcSlot,
+                                         constIndex(b, loc, padSlotId));
+    r.info.readsState =
+        arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1);
     out.push_back(r);
   }
   return out;

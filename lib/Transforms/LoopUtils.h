@@ -120,7 +120,8 @@ RowInfo loadRow(OpBuilder &b, Location loc, const BatchValues &batch,
 /// One of a group of `rows` consecutive decode rows (group g: rows g *
 /// rows + i): past num_decodes it is clamped to the last decode row, so
 /// that its loads stay valid, and `live` is false. `live` is null when
-/// rows == 1 (every group is one live row).
+/// rows == 1 (every group is one live row). Row r's token is r (decodes come
+/// first, one token each), not loaded from query_start_loc.
 struct DecodeRow {
   RowInfo info;
   Value live;

@@ -304,6 +304,7 @@ func.func @selective_scan(%qsl: memref<?xi32>, %si: memref<?xi32>,
 //===----------------------------------------------------------------------===//
 
 // CHECK-LABEL: func.func @state_update(
+// CHECK-SAME: %[[QSL:[a-zA-Z0-9_]+]]: memref<?xi32>,
 // CHECK-SAME: %[[INIT:[a-zA-Z0-9_]+]]: memref<?xi8>, %[[ND:[a-zA-Z0-9_]+]]: index,
 // CHECK-SAME: %[[U:[a-zA-Z0-9_]+]]: memref<?x32xf32>, %[[DT:[a-zA-Z0-9_]+]]: memref<?x32xf32>, %[[A:[a-zA-Z0-9_]+]]: memref<32x16xf32>,
 // CHECK-SAME: %[[B:[a-zA-Z0-9_]+]]: memref<?x16xf32>, %[[C:[a-zA-Z0-9_]+]]: memref<?x16xf32>, %[[DS:[a-zA-Z0-9_]+]]: memref<32xf32>,
@@ -311,19 +312,19 @@ func.func @selective_scan(%qsl: memref<?xi32>, %si: memref<?xi32>,
 // CHECK:      %[[C0:.*]] = arith.constant 0 : index
 // CHECK:      scf.parallel (%[[ROW:[a-z0-9_]+]], %[[D:[a-z0-9_]+]]) = (%[[C0]], %{{[a-z0-9_]+}}) to (%[[ND]], %{{[a-z0-9_]+}}) step
 // CHECK-NOT:  memref.load %[[INIT]]
-//   A decode reads its slot unconditionally and has one token (qsl[row]):
+//   A decode reads its slot unconditionally and has one token, the row's
+//   own (decodes come first, one token each: query_start_loc is not read):
 //   straight-line code, no token loop. The state is loaded before any
 //   branch; a pad row reads slot 0 instead of its own and stores no state.
-// CHECK:      %[[T:.*]] = arith.index_cast %{{[a-z0-9_]+}} : i32 to index
-// CHECK:      arith.index_cast
+// CHECK-NOT:  memref.load %[[QSL]]
 // CHECK:      %[[SLOT:.*]] = arith.index_cast %{{[a-z0-9_]+}} : i32 to index
 // CHECK:      %[[PAD:.*]] = arith.cmpi eq, %[[SLOT]], %{{[a-z0-9_-]+}} : index
 // CHECK:      %[[SRC:.*]] = arith.select %[[PAD]], %{{[a-z0-9_]+}}, %[[SLOT]] : index
 // CHECK-NEXT: %[[H0:.*]] = vector.load %[[SS]][%[[SRC]], %[[D]], %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xf32>, vector<16xf32>
 // CHECK-NOT:  scf.for
 //   delta is used as it is.
-// CHECK:      %[[DELTA:.*]] = memref.load %[[DT]][%[[T]], %[[D]]] : memref<?x32xf32>
-// CHECK-NEXT: %[[UT:.*]] = memref.load %[[U]][%[[T]], %[[D]]] : memref<?x32xf32>
+// CHECK:      %[[DELTA:.*]] = memref.load %[[DT]][%[[ROW]], %[[D]]] : memref<?x32xf32>
+// CHECK-NEXT: %[[UT:.*]] = memref.load %[[U]][%[[ROW]], %[[D]]] : memref<?x32xf32>
 // CHECK-NEXT: arith.mulf %[[DELTA]], %[[UT]] : f32
 // CHECK:      math.exp2 %{{[a-z0-9_]+}} : vector<16xf32>
 // CHECK:      %[[HT:.*]] = arith.addf %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}} : vector<16xf32>
@@ -332,16 +333,16 @@ func.func @selective_scan(%qsl: memref<?xi32>, %si: memref<?xi32>,
 //   No gate.
 // CHECK-NEXT: %[[YT:.*]] = arith.addf %[[DOT]], %[[SU]] : f32
 // CHECK:      scf.if %[[PAD]] {
-// CHECK-NEXT:   memref.store %{{[a-z0-9_]+}}, %[[Y]][%[[T]], %[[D]]] : memref<?x32xf32>
+// CHECK-NEXT:   memref.store %{{[a-z0-9_]+}}, %[[Y]][%[[ROW]], %[[D]]] : memref<?x32xf32>
 // CHECK-NEXT: } else {
-// CHECK-NEXT:   memref.store %[[YT]], %[[Y]][%[[T]], %[[D]]] : memref<?x32xf32>
+// CHECK-NEXT:   memref.store %[[YT]], %[[Y]][%[[ROW]], %[[D]]] : memref<?x32xf32>
 //   An f32 pool takes the state without conversion.
 // CHECK-NEXT:   vector.store %[[HT]], %[[SS]][%{{[a-z0-9_]+}}, %[[D]], %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xf32>, vector<16xf32>
 // CHECK-NEXT: }
 //   An empty pool: every row is padding.
 // CHECK:      } else {
 // CHECK-NEXT:   %[[Z:.*]] = arith.constant 0.000000e+00 : f32
-// CHECK-NEXT:   memref.store %[[Z]], %[[Y]][%[[T]], %[[D]]] : memref<?x32xf32>
+// CHECK-NEXT:   memref.store %[[Z]], %[[Y]][%[[ROW]], %[[D]]] : memref<?x32xf32>
 // CHECK-NEXT: }
 // CHECK-NOT:  scf.for
 // CHECK-NOT:  math.log
