@@ -20,9 +20,11 @@
 // once as a CUDA graph and replayed back to back on the graph's stream,
 // about 10 calls per timed sample, reported per call (`graph_median_us`).
 // The graph holds K calls, each on its own slot set (`graph_calls`;
-// --graph-calls K, default: enough that a replay moves ~120 MB, twice the L2,
-// so that small decode cases are not L2 hits, as BENCH.md's distinct slots per
-// run ask; a one-call graph also measured the host's graph launch, ~3 us).
+// --graph-calls K, default: enough that a replay moves ~240 MB of minimum
+// bytes, which count reads and writes; the decode updates write the slots
+// they read, so that is ~120 MB of distinct memory, over twice the L2, and
+// small decode cases are not L2 hits, as BENCH.md's distinct slots per run
+// ask; a one-call graph also measured the host's graph launch, ~3 us).
 //
 //   hssm-bench --emit-mlir DIR [--small]      writes DIR/<artifact>.mlir
 //   hssm-bench [--artifacts DIR] [--case NAME]... [--json FILE] [--small]
@@ -77,10 +79,12 @@ namespace {
 bool gCpu = false;   ///< CPU artifacts on host memory (testing the bench)
 bool gGraph = false; ///< also time each case's call replayed as a CUDA graph
 /// Calls captured into that graph, each on its own slot set; 0: enough that
-/// one replay touches about 120 MB (twice the H200's L2) of minimum bytes,
-/// at most kSlotSets - 1. One call replayed would read and write the same
-/// slots every replay, L2-warm for the small decode cases, where BENCH.md
-/// asks for distinct random slots per run.
+/// one replay moves about 240 MB of minimum bytes (reads and writes: for the
+/// decode updates, which write the slots they read, ~120 MB of distinct
+/// memory, over twice the H200's 50 MB L2), at most kSlotSets - 1 (511). One call
+/// replayed would read and write the same slots every replay, L2-warm for
+/// the small decode cases, where BENCH.md asks for distinct random slots per
+/// run.
 int gGraphCalls = 0;
 bool gSmall = false; ///< shrunken sizes (testing the bench)
 int64_t gDecodeBatch = 0; ///< D2, D2-f32 and D3's batch, where not 256
@@ -794,7 +798,7 @@ void timeRuns(Result &r, const Invoker &inv,
     // them (a graph keeps its pointers, so the sets repeat every replay).
     int calls = gGraphCalls;
     if (calls <= 0)
-      calls = int(std::ceil(120e6 / std::max(r.bytes, 1.0)));
+      calls = int(std::ceil(240e6 / std::max(r.bytes, 1.0)));
     calls = std::clamp(calls, 1, maxRuns - 1);
     std::vector<std::vector<Arg>> captured;
     for (int c = 0; c < calls; ++c)
@@ -852,7 +856,7 @@ void timeRuns(Result &r, const Invoker &inv,
               " ms; per-case budget " + std::to_string(int(gBudgetS)) + " s)";
 }
 
-constexpr int kSlotSets = 256; ///< distinct slot draws per case (1 check + runs, graph calls)
+constexpr int kSlotSets = 512; ///< distinct slot draws per case (1 check + runs, graph calls)
 
 /// The batch of a case: its first `decodes` rows are decodes (one token
 /// each), the rest prefills; offsets from the lengths, the metadata on the
