@@ -3,6 +3,8 @@
 #include "LoopUtils.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -43,6 +45,30 @@ void mlir::hssm::storeF32(OpBuilder &b, Location loc, Value value,
   if (elem != value.getType())
     value = arith::TruncFOp::create(b, loc, elem, value);
   memref::StoreOp::create(b, loc, value, memref, indices);
+}
+
+void mlir::hssm::prefetchToL2(OpBuilder &b, Location loc, Value memref,
+                              ValueRange indices) {
+  // The element's address from the memref's base, offset and strides.
+  auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
+  Value linear = meta.getOffset();
+  for (auto [i, index] : llvm::enumerate(indices))
+    linear = arith::AddIOp::create(
+        b, loc, linear,
+        arith::MulIOp::create(b, loc, index, meta.getStrides()[i]));
+  auto type = cast<MemRefType>(memref.getType());
+  Value bytes = arith::MulIOp::create(
+      b, loc, linear, constIndex(b, loc, type.getElementTypeBitWidth() / 8));
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  Value address = arith::IndexCastOp::create(
+      b, loc, b.getI64Type(), arith::AddIOp::create(b, loc, base, bytes));
+  Value pointer = LLVM::IntToPtrOp::create(
+      b, loc, LLVM::LLVMPointerType::get(b.getContext()), address);
+  NVVM::PrefetchOp::create(b, loc,
+                           NVVM::PrefetchCacheLevelAttr::get(
+                               b.getContext(), NVVM::PrefetchCacheLevel::L2),
+                           /*evictPriority=*/nullptr, pointer,
+                           /*predicate=*/Value());
 }
 
 Value mlir::hssm::loadIndex(OpBuilder &b, Location loc, Value memref,

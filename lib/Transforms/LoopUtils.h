@@ -44,6 +44,11 @@ inline constexpr llvm::StringLiteral kTileSizesAttr = "hssm.tile_sizes";
 Value workgroupBuffer(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
                       Type elem);
 
+/// GPU only: asks the L2 for the line holding memref[indices]
+/// (nvvm.prefetch, no value read). A hint: it never changes what a load
+/// returns, whatever writes the line before or after.
+void prefetchToL2(OpBuilder &b, Location loc, Value memref, ValueRange indices);
+
 /// softplus(v) = v if v > 20 else log1p(exp(v)) (SPEC.md section 2).
 Value softplus(OpBuilder &b, Location loc, Value v);
 /// The size of dimension `dim` of `memref` as an index value.

@@ -8,6 +8,8 @@
 #include "hssm/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Transforms/WalkPatternRewriteDriver.h"
 #include "llvm/ADT/DenseSet.h"
@@ -54,7 +56,8 @@ struct HSSMLowerToLoopsPass
         decodeConvRows, decodeConvBlockThreads);
     populateScanToLoopsPatterns(patterns, decodeScanRows, channelMajor,
                                 decodeScanBlockThreads, decodeScanShuffleStates,
-                                decodeScanSmallBatch);
+                                decodeScanSmallBatch,
+                                decodeScanPrefetchBeforeWait);
     if (convChunk > 0)
       populateChunkedConvToLoopsPatterns(patterns, convChunk, convChannels,
                                          channelMajor, convTokensPerStep,

@@ -143,6 +143,8 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          std::to_string(int64_t(options.decodeScanRows)) +
          " decode-scan-small-batch=" +
          std::to_string(int64_t(options.decodeScanSmallBatch)) +
+         " decode-scan-prefetch-before-wait=" +
+         (programmatic.empty() ? "false" : "true") +
          " decode-scan-block-threads=" + std::to_string(decodeStageThreads) +
          " decode-scan-shuffle-states=" +
          std::to_string(int64_t(options.decodeScanShuffleStates)) +

@@ -37,11 +37,20 @@ struct HSSMProgrammaticLaunchPass
         if (!func.isKernel() || func.getName().ends_with(
                                     ::hssm::kProgrammaticLaunchSuffix))
           continue;
+        // A kernel that waits already (a lowering placed its wait after
+        // hints that read nothing a kernel before it writes) keeps its own.
+        bool waits = func.walk([](NVVM::GriddepcontrolOp op) {
+                           return op.getKind() == NVVM::GridDepActionKind::wait
+                                      ? WalkResult::interrupt()
+                                      : WalkResult::advance();
+                         })
+                         .wasInterrupted();
         OpBuilder b = OpBuilder::atBlockBegin(&func.getBody().front());
         NVVM::GriddepcontrolOp::create(
             b, func.getLoc(), NVVM::GridDepActionKind::launch_dependents);
-        NVVM::GriddepcontrolOp::create(b, func.getLoc(),
-                                       NVVM::GridDepActionKind::wait);
+        if (!waits)
+          NVVM::GriddepcontrolOp::create(b, func.getLoc(),
+                                         NVVM::GridDepActionKind::wait);
         auto oldRef = SymbolRefAttr::get(
             gpuModule.getNameAttr(),
             {FlatSymbolRefAttr::get(func.getNameAttr())});

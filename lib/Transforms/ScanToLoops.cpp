@@ -15,6 +15,7 @@
 #include "hssm/Transforms/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -110,10 +111,11 @@ private:
 struct DecodeScanToLoops : OpRewritePattern<StateUpdateOp> {
   DecodeScanToLoops(MLIRContext *ctx, int64_t rows, bool channelMajor,
                     int64_t blockThreads, int64_t shuffleStatesBytes,
-                    int64_t smallBatch)
+                    int64_t smallBatch, bool prefetchBeforeWait)
       : OpRewritePattern(ctx), rows(std::max<int64_t>(rows, 1)),
         channelMajor(channelMajor), blockThreads(blockThreads),
-        shuffleStatesBytes(shuffleStatesBytes), smallBatch(smallBatch) {}
+        shuffleStatesBytes(shuffleStatesBytes), smallBatch(smallBatch),
+        prefetchBeforeWait(prefetchBeforeWait) {}
 
   LogicalResult matchAndRewrite(StateUpdateOp op,
                                 PatternRewriter &rewriter) const override {
@@ -164,6 +166,8 @@ private:
     forRowsAndChannels(
         b, loc, zero, groups, dimValue(b, loc, op.getA(), 0), channelMajor,
         [&](OpBuilder &b, Location loc, Value group, Value d) {
+          if (prefetchBeforeWait && rows == 1)
+            prefetchStateThenWait(b, loc, op, batch, group, d, hasSlots);
           SmallVector<DecodeRow> members =
               loadDecodeRows(b, loc, batch, group, rows, op.getPadSlotId());
           int64_t n = op.getA().getType().getDimSize(1);
@@ -197,6 +201,28 @@ private:
     return blockThreads > 0 && !ShapedType::isDynamic(d) &&
            !ShapedType::isDynamic(op.getA().getType().getDimSize(1)) &&
            d % blockThreads == 0;
+  }
+
+  /// Before anything else of the one-row loop (GPU, programmatic launch):
+  /// the L2 is asked for the state row of the slot that state_indices holds
+  /// now, which a kernel still running before this one might be writing
+  /// (out-of-pool values prefetch slot 0), and then the kernel waits for
+  /// that kernel (griddepcontrol.wait, which hssm-programmatic-launch then
+  /// does not add). The row's real loads come after the wait; the prefetch
+  /// only moves their line into the L2 early.
+  void prefetchStateThenWait(OpBuilder &b, Location loc, StateUpdateOp op,
+                             const BatchValues &batch, Value row, Value d,
+                             Value hasSlots) const {
+    Value zero = constIndex(b, loc, 0);
+    Value slot = loadIndex(b, loc, batch.stateIndices, row);
+    Value inPool =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, slot,
+                              dimValue(b, loc, op.getSsmState(), 0));
+    slot = arith::SelectOp::create(b, loc, inPool, slot, zero);
+    ifThen(b, loc, hasSlots, [&](OpBuilder &b, Location loc) {
+      prefetchToL2(b, loc, op.getSsmState(), {slot, d, zero});
+    });
+    NVVM::GriddepcontrolOp::create(b, loc, NVVM::GridDepActionKind::wait);
   }
 
   /// Rows of the staging buffer: `rows`, and pad rows up to a whole number
@@ -416,18 +442,17 @@ private:
   int64_t blockThreads;
   int64_t shuffleStatesBytes;
   int64_t smallBatch;
+  bool prefetchBeforeWait;
 };
 
 } // namespace
 
-void mlir::hssm::populateScanToLoopsPatterns(RewritePatternSet &patterns,
-                                             int64_t decodeRows,
-                                             bool channelMajor,
-                                             int64_t decodeBlockThreads,
-                                             int64_t decodeShuffleStatesBytes,
-                                             int64_t decodeSmallBatch) {
+void mlir::hssm::populateScanToLoopsPatterns(
+    RewritePatternSet &patterns, int64_t decodeRows, bool channelMajor,
+    int64_t decodeBlockThreads, int64_t decodeShuffleStatesBytes,
+    int64_t decodeSmallBatch, bool decodePrefetchBeforeWait) {
   patterns.add<ScanToLoops>(patterns.getContext(), channelMajor);
-  patterns.add<DecodeScanToLoops>(patterns.getContext(), decodeRows,
-                                  channelMajor, decodeBlockThreads,
-                                  decodeShuffleStatesBytes, decodeSmallBatch);
+  patterns.add<DecodeScanToLoops>(
+      patterns.getContext(), decodeRows, channelMajor, decodeBlockThreads,
+      decodeShuffleStatesBytes, decodeSmallBatch, decodePrefetchBeforeWait);
 }

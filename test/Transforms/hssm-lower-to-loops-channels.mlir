@@ -6,6 +6,7 @@
 // RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=2 decode-scan-block-threads=32 decode-scan-shuffle-states=32" | FileCheck %s --check-prefix=SHUF
 // RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=2 decode-scan-block-threads=32 decode-scan-shuffle-states=64" | FileCheck %s --check-prefix=NOSHUF
 // RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=4 decode-scan-small-batch=8 decode-scan-block-threads=32" | FileCheck %s --check-prefix=SMALL
+// RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=4 decode-scan-small-batch=8 decode-scan-block-threads=32 decode-scan-prefetch-before-wait=true" | FileCheck %s --check-prefix=PREF
 
 // Channel groups: with conv-channels=K, conv_update runs one iteration per
 // (row, K adjacent channels) and moves the group's conv state, inputs and
@@ -199,6 +200,29 @@ func.func @conv_update(%qsl: memref<?xi32>, %si: memref<?xi32>,
 // SMALL:      scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%[[G]], %{{.*}})
 // SMALL:      memref.alloca() {alignment = 16 : i64} : memref<4x2x16xf32, #gpu.address_space<workgroup>>
 // SMALL-COUNT-4: vector.load %{{.*}} : memref<?x32x16xbf16>, vector<16xbf16>
+
+// With decode-scan-prefetch-before-wait, the one-row loop first reads the
+// row's slot (clamped into the pool), asks the L2 for that slot's state row
+// of its channel, and waits for the kernel before it; then it reads the slot
+// again and loads the state. The grouped loop does neither.
+// PREF-LABEL: func.func @state_update(
+// PREF-SAME: %{{[a-zA-Z0-9_]+}}: memref<?xi32>, %[[SI:[a-zA-Z0-9_]+]]: memref<?xi32>,
+// PREF:      scf.parallel (%[[ROW:[a-z0-9_]+]], %[[D:[a-z0-9_]+]]) =
+// PREF-NOT:  vector.load
+// PREF:      %[[STALE:.*]] = memref.load %[[SI]][%[[ROW]]] : memref<?xi32>
+// PREF:      %[[IN:.*]] = arith.cmpi ult, %{{.*}}, %{{.*}} : index
+// PREF-NEXT: %[[SLOT:.*]] = arith.select %[[IN]], %{{.*}}, %{{.*}} : index
+// PREF:      memref.extract_strided_metadata
+// PREF:      memref.extract_aligned_pointer_as_index
+// PREF:      %[[P:.*]] = llvm.inttoptr %{{.*}} : i64 to !llvm.ptr
+// PREF-NEXT: nvvm.prefetch level = L2, %[[P]] : !llvm.ptr
+// PREF:      nvvm.griddepcontrol wait
+// PREF:      %{{.*}} = memref.load %[[SI]][%[[ROW]]] : memref<?xi32>
+// PREF:      vector.load %{{.*}} : memref<?x32x16xbf16>, vector<16xbf16>
+// PREF:      } else {
+// PREF:      arith.ceildivui
+// PREF-NOT:  nvvm.
+// PREF:      return
 
 // ONE-LABEL: func.func @state_update(
 // ONE-NOT:   arith.ceildivui

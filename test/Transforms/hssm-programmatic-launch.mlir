@@ -37,6 +37,21 @@ module attributes {gpu.container_module} {
       gpu.return
     }
   }
+  // A kernel with its own wait (after hints that read nothing a kernel
+  // before it writes) keeps it and gets no second one.
+  // CHECK-LABEL: gpu.func @own__hssm_pdl(
+  // CHECK-NEXT: nvvm.griddepcontrol launch_dependents
+  // CHECK-NEXT: arith.constant
+  // CHECK-NEXT: nvvm.griddepcontrol wait
+  // CHECK-NOT: nvvm.griddepcontrol
+  // CHECK: gpu.return
+  gpu.module @own {
+    gpu.func @own() kernel {
+      %c0 = arith.constant 0 : index
+      nvvm.griddepcontrol wait
+      gpu.return
+    }
+  }
   gpu.module @other {
     // CHECK-LABEL: gpu.func @k__hssm_pdl(
     // CHECK-NEXT: nvvm.griddepcontrol launch_dependents

@@ -53,7 +53,8 @@ void populateScanToLoopsPatterns(RewritePatternSet &patterns,
                                  bool channelMajor = false,
                                  int64_t decodeBlockThreads = 0,
                                  int64_t decodeShuffleStatesBytes = 0,
-                                 int64_t decodeSmallBatch = 0);
+                                 int64_t decodeSmallBatch = 0,
+                                 bool decodePrefetchBeforeWait = false);
 /// selective_scan chunked over time (`chunk` tokens), joined by the
 /// associative rule; carries in fp32 temporaries (gpu.alloc when
 /// `deviceAlloc`).

@@ -60,7 +60,9 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",
-                           "::mlir::gpu::GPUDialect"];
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect"];
   let options = [
     Option<"keepLinear", "keep-linear", "bool", /*default=*/"false",
            "Leave hssm.linear for a library call (cuBLAS on the GPU)">,
@@ -100,6 +102,16 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
            "iteration, whose dependent chain is shorter (a batch too small "
            "to fill a GPU is bound by it); larger batches get "
            "decode-scan-rows (0: no branch)">,
+    Option<"decodeScanPrefetchBeforeWait", "decode-scan-prefetch-before-wait",
+           "bool", /*default=*/"false",
+           "GPU only (sm_90, programmatic launch): the one-row-per-thread "
+           "state update asks the L2 for its state row, at the slot it reads "
+           "from state_indices then, before griddepcontrol.wait (which it "
+           "issues itself); after the wait it reads the slot again and the "
+           "state, from the L2. Hides the DRAM latency of a small batch "
+           "behind the kernel before it. A prefetch changes no value: a "
+           "slot read before the wait may be stale, and then only the hint "
+           "is wasted">,
     Option<"decodeScanBlockThreads", "decode-scan-block-threads", "int64_t",
            /*default=*/"0",
            "GPU only: state_update's channels run in blocks of this many "
