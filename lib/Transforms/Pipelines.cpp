@@ -144,7 +144,8 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          " decode-scan-small-batch=" +
          std::to_string(int64_t(options.decodeScanSmallBatch)) +
          " decode-scan-prefetch-before-wait=" +
-         (programmatic.empty() ? "false" : "true") +
+         (!programmatic.empty() && options.decodeScanPrefetch ? "true"
+                                                              : "false") +
          " decode-scan-block-threads=" + std::to_string(decodeStageThreads) +
          " decode-scan-shuffle-states=" +
          std::to_string(int64_t(options.decodeScanShuffleStates)) +

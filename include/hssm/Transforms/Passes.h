@@ -125,6 +125,14 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
                      "state update with one row per thread (0: always "
                      "decode-scan-rows; bench/results/r22/sweep.txt)"),
       llvm::cl::init(16)};
+  Option<bool> decodeScanPrefetch{
+      *this, "decode-scan-prefetch",
+      llvm::cl::desc("With programmatic-launch, the small-batch state "
+                     "update prefetches its state rows into the L2 before it "
+                     "waits for the kernel before it "
+                     "(decode-scan-prefetch-before-wait; the grouped loop "
+                     "gained nothing from it: bench/results/r24)"),
+      llvm::cl::init(true)};
   Option<int64_t> blockSize{
       *this, "block-size",
       llvm::cl::desc("Threads per block along channels/columns"),
