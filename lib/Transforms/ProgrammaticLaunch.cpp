@@ -34,8 +34,8 @@ struct HSSMProgrammaticLaunchPass
     for (auto gpuModule : module.getOps<gpu::GPUModuleOp>()) {
       SymbolTable symbols(gpuModule);
       for (auto func : llvm::to_vector(gpuModule.getOps<gpu::GPUFuncOp>())) {
-        if (!func.isKernel() || func.getName().ends_with(
-                                    ::hssm::kProgrammaticLaunchSuffix))
+        if (!func.isKernel() ||
+            func.getName().ends_with(::hssm::kProgrammaticLaunchSuffix))
           continue;
         // A kernel that waits already (a lowering placed its wait after
         // hints that read nothing a kernel before it writes) keeps its own.
@@ -51,9 +51,9 @@ struct HSSMProgrammaticLaunchPass
         if (!waits)
           NVVM::GriddepcontrolOp::create(b, func.getLoc(),
                                          NVVM::GridDepActionKind::wait);
-        auto oldRef = SymbolRefAttr::get(
-            gpuModule.getNameAttr(),
-            {FlatSymbolRefAttr::get(func.getNameAttr())});
+        auto oldRef =
+            SymbolRefAttr::get(gpuModule.getNameAttr(),
+                               {FlatSymbolRefAttr::get(func.getNameAttr())});
         std::string name =
             (func.getName() + ::hssm::kProgrammaticLaunchSuffix).str();
         if (failed(symbols.rename(func, StringAttr::get(ctx, name)))) {
@@ -62,8 +62,9 @@ struct HSSMProgrammaticLaunchPass
               << name;
           return signalPassFailure();
         }
-        renamed[oldRef] = SymbolRefAttr::get(
-            gpuModule.getNameAttr(), {FlatSymbolRefAttr::get(func.getNameAttr())});
+        renamed[oldRef] =
+            SymbolRefAttr::get(gpuModule.getNameAttr(),
+                               {FlatSymbolRefAttr::get(func.getNameAttr())});
       }
     }
     module.walk([&](gpu::LaunchFuncOp launch) {

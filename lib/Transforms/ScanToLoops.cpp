@@ -108,6 +108,13 @@ private:
 /// rows (transposePieces). On the H200 this took D2-f32 from 0.785 to 0.835
 /// of the copy bound, and did nothing for bf16 rows (32 bytes, halves):
 /// bench/results/r18/variants.txt.
+///
+/// Given `smallBatch`, a batch of at most that many decode rows takes a
+/// second loop with one row per iteration (a run-time branch): a batch too
+/// small to fill a GPU waits on one thread's chain, which grows with its
+/// rows. With `prefetchBeforeWait` (GPU, programmatic launch) that loop
+/// also asks the L2 for its state row before it waits for the kernel
+/// before it (prefetchStateThenWait). bench/results/r22 and r24.
 struct DecodeScanToLoops : OpRewritePattern<StateUpdateOp> {
   DecodeScanToLoops(MLIRContext *ctx, int64_t rows, bool channelMajor,
                     int64_t blockThreads, int64_t shuffleStatesBytes,
@@ -193,7 +200,6 @@ private:
         blockThreads);
   }
 
-private:
   /// Staging applies where every block lies inside one row group (D a
   /// multiple of blockThreads, so all its threads reach the barrier).
   bool stages(StateUpdateOp op) const {
