@@ -83,7 +83,7 @@ struct SegmentedPrefixSumToLoops : OpRewritePattern<SegmentedPrefixSumOp> {
         ValueRange{one, one}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
           Value row = ivs[0], col = ivs[1];
           RowInfo info = loadRow(b, loc, *batch, row, op.getPadSlotId(),
-                                 /*alwaysRead=*/false);
+                                 /*decodeRow=*/false);
           // Decode rows always continue from their slot.
           Value isDecode = arith::CmpIOp::create(
               b, loc, arith::CmpIPredicate::ult, row, batch->numDecodes);

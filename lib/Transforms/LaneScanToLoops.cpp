@@ -104,7 +104,7 @@ struct LaneScanToLoops : OpRewritePattern<SelectiveScanOp> {
       if (stageK > 0)
         th.stage = makeStaging(b, loc, ops, i, th.d, stageK);
       RowInfo info = loadRow(b, loc, *batch, row, op.getPadSlotId(),
-                             /*alwaysRead=*/false);
+                             /*decodeRow=*/false);
       scf::IfOp::create(
           b, loc, info.isPad,
           [&](OpBuilder &b, Location loc) {

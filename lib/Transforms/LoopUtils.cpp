@@ -272,17 +272,26 @@ FailureOr<BatchValues> mlir::hssm::getBatchValues(Operation *user,
 
 RowInfo mlir::hssm::loadRow(OpBuilder &b, Location loc,
                             const BatchValues &batch, Value row,
-                            int64_t padSlotId, bool alwaysRead) {
+                            int64_t padSlotId, bool decodeRow) {
   RowInfo info;
   Value next = arith::AddIOp::create(b, loc, row, constIndex(b, loc, 1));
-  info.begin = loadIndex(b, loc, batch.queryStartLoc, row);
-  info.end = loadIndex(b, loc, batch.queryStartLoc, next);
+  if (decodeRow) {
+    // Decodes come first with one token each and query_start_loc starts at
+    // 0 (SPEC.md section 3; the runtime's batch check enforces it), so
+    // decode row r is token r: no load of query_start_loc stands before
+    // the row's inputs.
+    info.begin = row;
+    info.end = next;
+  } else {
+    info.begin = loadIndex(b, loc, batch.queryStartLoc, row);
+    info.end = loadIndex(b, loc, batch.queryStartLoc, next);
+  }
   info.srcSlot = loadIndex(b, loc, batch.stateIndices, row);
   info.dstSlot = loadIndex(b, loc, batch.dstStateIndices, row);
   info.isPad = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
                                      info.srcSlot,
                                      constIndex(b, loc, padSlotId));
-  if (alwaysRead) {
+  if (decodeRow) {
     info.readsState = arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1);
   } else {
     Value flag = memref::LoadOp::create(b, loc, batch.hasInitialState, row);
@@ -319,19 +328,7 @@ SmallVector<DecodeRow> mlir::hssm::loadDecodeRows(OpBuilder &b, Location loc,
                                      batch.numDecodes);
       row = arith::MinUIOp::create(b, loc, row, last);
     }
-    // Decodes come first with one token each and query_start_loc starts at
-    // 0 (SPEC.md section 3; the runtime's batch check enforces it), so
-    // decode row r is token r: no load of query_start_loc stands before
-    // the row's inputs.
-    r.info.begin = row;
-    r.info.end = arith::AddIOp::create(b, loc, row, constIndex(b, loc, 1));
-    r.info.srcSlot = loadIndex(b, loc, batch.stateIndices, row);
-    r.info.dstSlot = loadIndex(b, loc, batch.dstStateIndices, row);
-    r.info.isPad = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                         r.info.srcSlot,
-                                         constIndex(b, loc, padSlotId));
-    r.info.readsState =
-        arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1);
+    r.info = loadRow(b, loc, batch, row, padSlotId, /*decodeRow=*/true);
     out.push_back(r);
   }
   return out;
@@ -445,7 +442,7 @@ PrefillChunks::Chunk PrefillChunks::at(OpBuilder &b, Location loc,
     ch.c = arith::RemUIOp::create(b, loc, rc, maxChunks);
   }
   Value row = arith::AddIOp::create(b, loc, batch.numDecodes, ch.r);
-  ch.info = loadRow(b, loc, batch, row, padSlotId, /*alwaysRead=*/false);
+  ch.info = loadRow(b, loc, batch, row, padSlotId, /*decodeRow=*/false);
   // The chunk within the row, from the row's begin that loadRow read.
   if (compact)
     ch.c = arith::SubIOp::create(

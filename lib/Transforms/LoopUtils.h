@@ -118,15 +118,16 @@ struct RowInfo {
   /// !isPad: the rows whose state is written.
   Value notPad(OpBuilder &b, Location loc) const;
 };
-/// Reads the row's metadata. `alwaysRead` is set for decode rows.
+/// Reads the row's metadata. A `decodeRow` always reads its slot, and its
+/// one token is the row index (decodes come first: SPEC.md section 3), so
+/// query_start_loc is not read for it.
 RowInfo loadRow(OpBuilder &b, Location loc, const BatchValues &batch,
-                Value row, int64_t padSlotId, bool alwaysRead);
+                Value row, int64_t padSlotId, bool decodeRow);
 
 /// One of a group of `rows` consecutive decode rows (group g: rows g *
 /// rows + i): past num_decodes it is clamped to the last decode row, so
 /// that its loads stay valid, and `live` is false. `live` is null when
-/// rows == 1 (every group is one live row). Row r's token is r (decodes come
-/// first, one token each), not loaded from query_start_loc.
+/// rows == 1 (every group is one live row).
 struct DecodeRow {
   RowInfo info;
   Value live;

@@ -48,7 +48,7 @@ struct ScanToLoops : OpRewritePattern<SelectiveScanOp> {
         dimValue(rewriter, loc, op.getA(), 0), channelMajor,
         [&](OpBuilder &b, Location loc, Value row, Value d) {
           RowInfo info = loadRow(b, loc, *batch, row, op.getPadSlotId(),
-                                 /*alwaysRead=*/false);
+                                 /*decodeRow=*/false);
           scf::IfOp::create(
               b, loc, info.isPad,
               [&](OpBuilder &b, Location loc) {

@@ -133,6 +133,8 @@ func.func @conv1d(%qsl: memref<?xi32>, %si: memref<?xi32>, %init: memref<?xi8>,
 // CHECK-NOT:  hssm.
 // CHECK:      %[[C0:.*]] = arith.constant 0 : index
 // CHECK:      scf.parallel (%[[ROW:[a-z0-9_]+]], %[[D:[a-z0-9_]+]]) = (%[[C0]], %{{[a-z0-9_]+}}) to (%[[ND]], %{{[a-z0-9_]+}}) step
+//   A decode row's token is the row itself: query_start_loc is not read.
+// CHECK-NOT:  memref.load %[[QSL]]
 // CHECK:      %[[SRC_I32:.*]] = memref.load %[[SI]][%[[ROW]]] : memref<?xi32>
 // CHECK-NEXT: %[[SRC:.*]] = arith.index_cast %[[SRC_I32]] : i32 to index
 // CHECK-NEXT: %[[DST_I32:.*]] = memref.load %[[DSTI]][%[[ROW]]] : memref<?xi32>
