@@ -73,8 +73,11 @@ std::string mlir::hssm::findLibdevice() {
 
 std::string
 mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
-  std::string rows = std::to_string(int64_t(options.blockRows));
-  std::string cols = std::to_string(int64_t(options.blockSize));
+  // Option values as pipeline text.
+  auto num = [](int64_t v) { return std::to_string(v); };
+  auto flag = [](bool v) -> std::string { return v ? "true" : "false"; };
+  std::string rows = num(options.blockRows);
+  std::string cols = num(options.blockSize);
   std::string block = options.channelMajor ? cols + "," + rows
                                            : rows + "," + cols;
   int64_t convChunk =
@@ -122,45 +125,29 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          "canonicalize,"
          "hssm-fuse-combine-into-projection,hssm-linear-to-call,"
          "hssm-lower-to-loops{device-alloc=true scan-chunk=" +
-         std::to_string(int64_t(options.scanChunk)) +
-         " conv-chunk=" + std::to_string(convChunk) +
-         " conv-channels=" + std::to_string(int64_t(options.convChannels)) +
-         " decode-conv-channels=" +
-         std::to_string(int64_t(options.decodeConvChannels)) +
-         " decode-conv-rows=" +
-         std::to_string(int64_t(options.decodeConvRows)) +
-         " conv-block-threads=" +
-         std::to_string(int64_t(options.convBlockSize)) +
-         " decode-conv-block-threads=" +
-         std::to_string(int64_t(options.decodeBlockSize)) +
-         " channel-major=" + (options.channelMajor ? "true" : "false") +
-         " fast-math=" + (options.fastMath ? "true" : "false") +
-         " scan-tokens-per-step=" +
-         std::to_string(int64_t(options.scanTokensPerStep)) +
-         " conv-tokens-per-step=" +
-         std::to_string(int64_t(options.convTokensPerStep)) +
-         " decode-scan-rows=" +
-         std::to_string(int64_t(options.decodeScanRows)) +
-         " decode-scan-small-batch=" +
-         std::to_string(int64_t(options.decodeScanSmallBatch)) +
+         num(options.scanChunk) + " conv-chunk=" + num(convChunk) +
+         " conv-channels=" + num(options.convChannels) +
+         " decode-conv-channels=" + num(options.decodeConvChannels) +
+         " decode-conv-rows=" + num(options.decodeConvRows) +
+         " conv-block-threads=" + num(options.convBlockSize) +
+         " decode-conv-block-threads=" + num(options.decodeBlockSize) +
+         " channel-major=" + flag(options.channelMajor) +
+         " fast-math=" + flag(options.fastMath) +
+         " scan-tokens-per-step=" + num(options.scanTokensPerStep) +
+         " conv-tokens-per-step=" + num(options.convTokensPerStep) +
+         " decode-scan-rows=" + num(options.decodeScanRows) +
+         " decode-scan-small-batch=" + num(options.decodeScanSmallBatch) +
          " decode-scan-prefetch-before-wait=" +
-         (!programmatic.empty() && options.decodeScanPrefetch ? "true"
-                                                              : "false") +
-         " decode-scan-block-threads=" + std::to_string(decodeStageThreads) +
-         " decode-scan-shuffle-states=" +
-         std::to_string(int64_t(options.decodeScanShuffleStates)) +
-         " scan-lanes=" + std::to_string(scanLanes) +
-         " lane-scan-tokens-per-step=" +
-         std::to_string(int64_t(options.laneScanTokensPerStep)) +
-         " lane-scan-block-threads=" + std::to_string(stageThreads) +
-         " lane-scan-stage-f32=" +
-         (options.laneScanStageF32 ? "true" : "false") +
-         " lane-scan-longest-first=" +
-         (options.laneScanLongestFirst ? "true" : "false") +
-         " lane-scan-pad-owned=" +
-         (options.laneScanPadOwned ? "true" : "false") +
-         " lane-scan-prefetch-steps=" +
-         std::to_string(int64_t(options.laneScanPrefetchSteps)) +
+         flag(!programmatic.empty() && options.decodeScanPrefetch) +
+         " decode-scan-block-threads=" + num(decodeStageThreads) +
+         " decode-scan-shuffle-states=" + num(options.decodeScanShuffleStates) +
+         " scan-lanes=" + num(scanLanes) +
+         " lane-scan-tokens-per-step=" + num(options.laneScanTokensPerStep) +
+         " lane-scan-block-threads=" + num(stageThreads) +
+         " lane-scan-stage-f32=" + flag(options.laneScanStageF32) +
+         " lane-scan-longest-first=" + flag(options.laneScanLongestFirst) +
+         " lane-scan-pad-owned=" + flag(options.laneScanPadOwned) +
+         " lane-scan-prefetch-steps=" + num(options.laneScanPrefetchSteps) +
          "},"
          "func.func(convert-linalg-to-parallel-loops,"
          "hssm-tile-parallel-loops{tile-sizes=" +
@@ -174,9 +161,8 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          target +
          "},gpu.module(hssm-workgroup-allocas,hssm-kernel-occupancy{"
          "min-blocks-per-sm=" +
-         std::to_string(int64_t(options.minBlocksPerSm)) + " block-threads=" +
-         std::to_string(
-             std::max({int64_t(options.blockSize * options.blockRows),
+         num(options.minBlocksPerSm) + " block-threads=" +
+         num(std::max({int64_t(options.blockSize * options.blockRows),
                        int64_t(options.decodeBlockSize),
                        int64_t(options.convBlockSize)})) +
          "},convert-gpu-to-nvvm," + ftz +
