@@ -548,35 +548,29 @@ extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
       return;
     }
   }
-  if (programmaticKernels().contains(f)) {
-    // The kernel's first instruction waits for the kernel before it, so it
-    // may be launched, and its blocks scheduled, while that one still runs.
-    CUlaunchAttribute attribute = {};
-    attribute.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
-    attribute.value.programmaticStreamSerializationAllowed = 1;
-    CUlaunchConfig config = {};
-    config.gridDimX = static_cast<unsigned>(gridX);
-    config.gridDimY = static_cast<unsigned>(gridY);
-    config.gridDimZ = static_cast<unsigned>(gridZ);
-    config.blockDimX = static_cast<unsigned>(blockX);
-    config.blockDimY = static_cast<unsigned>(blockY);
-    config.blockDimZ = static_cast<unsigned>(blockZ);
-    config.sharedMemBytes = static_cast<unsigned>(smem);
-    config.hStream = asStream(stream);
-    config.attrs = &attribute;
+  CUlaunchConfig config = {};
+  config.gridDimX = static_cast<unsigned>(gridX);
+  config.gridDimY = static_cast<unsigned>(gridY);
+  config.gridDimZ = static_cast<unsigned>(gridZ);
+  config.blockDimX = static_cast<unsigned>(blockX);
+  config.blockDimY = static_cast<unsigned>(blockY);
+  config.blockDimZ = static_cast<unsigned>(blockZ);
+  config.sharedMemBytes = static_cast<unsigned>(smem);
+  config.hStream = asStream(stream);
+  // A kernel whose first instruction waits for the kernel before it may be
+  // launched, and its blocks scheduled, while that one still runs.
+  CUlaunchAttribute programmatic = {};
+  programmatic.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+  programmatic.value.programmaticStreamSerializationAllowed = 1;
+  bool waits = programmaticKernels().contains(f);
+  if (waits) {
+    config.attrs = &programmatic;
     config.numAttrs = 1;
-    if (CUresult r = HSSM_CU(cuLaunchKernelEx)(&config, f, params, extra))
-      note(failure("cuLaunchKernelEx(" + dims() +
-                       ", programmatic stream serialization)",
-                   r));
-    return;
   }
-  if (CUresult r = HSSM_CU(cuLaunchKernel)(
-          f, static_cast<unsigned>(gridX), static_cast<unsigned>(gridY),
-          static_cast<unsigned>(gridZ), static_cast<unsigned>(blockX),
-          static_cast<unsigned>(blockY), static_cast<unsigned>(blockZ),
-          static_cast<unsigned>(smem), asStream(stream), params, extra))
-    note(failure("cuLaunchKernel(" + dims() + ")", r));
+  if (CUresult r = HSSM_CU(cuLaunchKernelEx)(&config, f, params, extra))
+    note(failure("cuLaunchKernelEx(" + dims() +
+                     (waits ? ", programmatic stream serialization)" : ")"),
+                 r));
 }
 
 //===----------------------------------------------------------------------===//
