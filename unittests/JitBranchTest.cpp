@@ -12,8 +12,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <map>
 
 using namespace hssm;
@@ -74,6 +76,93 @@ TEST(JitBranch, SegmentedPrefixSumContinuesFromState) {
                                                      refState.end()),
                           Tolerance{});
   EXPECT_TRUE(cs.ok) << "state max abs " << cs.maxAbs;
+}
+
+} // namespace
+
+namespace {
+
+/// softplus over its whole range, through the scan: one-token rows without
+/// initial state, A = 0, B = C = e_0, u = 1 and no skip give y = dt, so each
+/// (row, channel) shows the softplus of its delta (not for delta = +inf:
+/// its decay is exp(inf * 0)). Past 20 it must be delta itself (SPEC.md),
+/// -inf must give 0 and NaN NaN, and
+/// elsewhere it must hold f32 precision (1e-6 relative) for the deltas that
+/// real biases give (e^v far below 1, where log(1 + e^v) loses digits).
+TEST(JitBranch, SoftplusAcrossItsRange) {
+  const char *source = R"mlir(
+    func.func @sp(%qsl: memref<?xi32>, %si: memref<?xi32>,
+                  %init: memref<?xi8>, %nd: index, %np: index, %npt: index,
+                  %u: memref<?x32xf32>, %dt: memref<?x32xf32>,
+                  %A: memref<32x16xf32>, %B: memref<?x16xf32>,
+                  %C: memref<?x16xf32>, %D: memref<32xf32>,
+                  %ss: memref<?x32x16xf32>, %y: memref<?x32xf32>) {
+      %b = hssm.batch query_start_loc(%qsl : memref<?xi32>)
+          state_indices(%si : memref<?xi32>)
+          has_initial_state(%init : memref<?xi8>)
+          decodes(%nd, %nd) prefills(%np, %npt)
+      hssm.selective_scan u(%u : memref<?x32xf32>)
+          delta(%dt : memref<?x32xf32>) A(%A : memref<32x16xf32>)
+          B(%B : memref<?x16xf32>) C(%C : memref<?x16xf32>)
+          D(%D : memref<32xf32>) state(%ss : memref<?x32x16xf32>)
+          batch(%b) out(%y : memref<?x32xf32>) {delta_softplus}
+      return
+    })mlir";
+  jit::Function fn;
+  Status compiled = sharedJit().compile(source, "sp", fn);
+  ASSERT_TRUE(compiled.ok()) << compiled.message();
+  const int64_t rows = 24, d = 32, n = 16;
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> delta = {
+      -inf,   3e38f, std::nanf(""), -1e30f,     1e30f, 0.0f,  -0.0f,  1e-8f,
+      -1e-8f, 20.0f, 20.000002f,    19.999998f, 14.0f, 16.0f, -87.0f, -103.0f};
+  // -100..100 by 0.27 (irregular against the polynomial's nodes), then
+  // dense around the usual biases.
+  for (float v = -100.0f; delta.size() < size_t(rows * d / 2); v += 0.27f)
+    delta.push_back(v);
+  for (float v = -9.0f; delta.size() < size_t(rows * d); v += 0.019f)
+    delta.push_back(v);
+  std::vector<float> u(rows * d, 1.0f), a(d * n, 0.0f), bm(rows * n, 0.0f),
+      cm(rows * n, 0.0f), skip(d, 0.0f), state(rows * d * n, -7.0f),
+      y(rows * d, -7.0f);
+  for (int64_t t = 0; t < rows; ++t)
+    bm[t * n] = cm[t * n] = 1.0f;
+  std::vector<int32_t> qsl(rows + 1), slots(rows);
+  for (int32_t r = 0; r <= rows; ++r)
+    qsl[r] = r;
+  for (int32_t r = 0; r < rows; ++r)
+    slots[r] = r;
+  std::vector<uint8_t> init(rows, 0);
+  Status st = fn.call(
+      {jit::Buffer{qsl.data(), {rows + 1}, jit::Elem::I32},
+       jit::Buffer{slots.data(), {rows}, jit::Elem::I32},
+       jit::Buffer{init.data(), {rows}, jit::Elem::I8}, int64_t(0), rows, rows,
+       jit::Buffer{u.data(), {rows, d}}, jit::Buffer{delta.data(), {rows, d}},
+       jit::Buffer{a.data(), {d, n}}, jit::Buffer{bm.data(), {rows, n}},
+       jit::Buffer{cm.data(), {rows, n}}, jit::Buffer{skip.data(), {d}},
+       jit::Buffer{state.data(), {rows, d, n}},
+       jit::Buffer{y.data(), {rows, d}}});
+  ASSERT_TRUE(st.ok()) << st.message();
+  double worst = 0;
+  for (size_t i = 0; i < delta.size(); ++i) {
+    double v = delta[i];
+    if (std::isnan(v)) {
+      EXPECT_TRUE(std::isnan(y[i])) << "softplus(NaN) = " << y[i];
+      continue;
+    }
+    if (v > 20) {
+      EXPECT_EQ(y[i], delta[i]) << "softplus(" << v << ") past 20";
+      continue;
+    }
+    double want = std::log1p(std::exp(v));
+    double err = std::abs(y[i] - want);
+    // Below f32's normal range only absolute error is meaningful.
+    EXPECT_LE(err, 1e-6 * want + 1e-37)
+        << "softplus(" << v << ") = " << y[i] << ", want " << want;
+    if (want > 1e-37)
+      worst = std::max(worst, err / want);
+  }
+  std::printf("softplus: largest relative error %.3g\n", worst);
 }
 
 } // namespace

@@ -41,7 +41,7 @@
 //   The owner's softplus(delta + b_dt) and gate silu(z) first; then per
 //   token: dt and dt * u from their owner, the lane's 4 decays, h by one
 //   FMA, its C . h partial sum.
-// CHECK:            math.log
+// CHECK:            math.absf
 // CHECK:            math.exp
 // CHECK:            arith.divf
 // CHECK-NOT:        math.exp2
@@ -91,7 +91,7 @@
 // STAGE:         %[[NEXT:.*]] = arith.subi %{{.*}}, %[[BUF]] : index
 // STAGE-COUNT-5:  vector.load %{{.*}} : memref<?x{{16|32}}xbf16>, vector<1xbf16>
 // STAGE:         memref.load %[[DELTA]][%[[BUF]], %{{.*}}, %{{.*}}]
-// STAGE:         math.log
+// STAGE:         math.absf
 // STAGE:         vector.load %[[ROWS]][%[[BUF]], %{{.*}}] {{.*}} vector<4xf32>
 // STAGE:         gpu.shuffle idx
 // STAGE:         vector.store %{{.*}}, %[[ROWS]][%[[NEXT]], %{{.*}}] {{.*}} vector<1xf32>

@@ -228,27 +228,24 @@ func.func @conv_update(%qsl: memref<?xi32>, %si: memref<?xi32>,
 // CHECK-NEXT:   %[[SKIP:.*]] = memref.load %[[DS]][%[[D]]] : memref<32xf32>
 // CHECK-NEXT:   %[[BIAS:.*]] = memref.load %[[DB]][%[[D]]] : memref<32xf32>
 // CHECK-NEXT:   %[[HT:.*]] = scf.for %[[T:[a-z0-9_]+]] = %[[BEGIN]] to %[[END]] step %{{[a-z0-9_]+}} iter_args(%[[H:[a-z0-9_]+]] = %[[H0]]) -> (vector<16xf32>) {
-//   dt = softplus(delta + delta_bias), softplus(v) = v > 20 ? v : log1p(exp(v))
-//   with log1p(e) = log(u) * e / (u - 1), u = 1 + e (e if u == 1, u if inf).
+//   dt = softplus(delta + delta_bias) = max(v, 0) + log1p(exp(-|v|)), with
+//   log1p(e) = e * Q(e) on [0, 1], Q of degree 8 by Estrin's scheme (powers
+//   e^2 and e^4, eight FMAs, the last two on e^4).
 // CHECK-NEXT:     %[[DTB:.*]] = memref.load %[[DT]][%[[T]], %[[D]]] : memref<?x32xbf16>
 // CHECK-NEXT:     %[[DTF:.*]] = arith.extf %[[DTB]] : bf16 to f32
 // CHECK-NEXT:     %[[V:.*]] = arith.addf %[[DTF]], %[[BIAS]] : f32
-// CHECK-NEXT:     %[[EV:.*]] = math.exp %[[V]] : f32
-// CHECK-NEXT:     %[[ONEF:.*]] = arith.constant 1.000000e+00 : f32
-// CHECK-NEXT:     %[[UU:.*]] = arith.addf %[[ONEF]], %[[EV]] : f32
-// CHECK-NEXT:     %[[UM1:.*]] = arith.subf %[[UU]], %[[ONEF]] : f32
-// CHECK-NEXT:     %[[LOGU:.*]] = math.log %[[UU]] : f32
-// CHECK-NEXT:     %[[LE:.*]] = arith.mulf %[[LOGU]], %[[EV]] : f32
-// CHECK-NEXT:     %[[RATIO:.*]] = arith.divf %[[LE]], %[[UM1]] : f32
+// CHECK-NEXT:     %[[AV:.*]] = math.absf %[[V]] : f32
+// CHECK-NEXT:     %[[NAV:.*]] = arith.negf %[[AV]] : f32
+// CHECK-NEXT:     %[[EV:.*]] = math.exp %[[NAV]] : f32
 // CHECK-NEXT:     %[[ZF:.*]] = arith.constant 0.000000e+00 : f32
-// CHECK-NEXT:     %[[TINY:.*]] = arith.cmpf oeq, %[[UM1]], %[[ZF]] : f32
-// CHECK-NEXT:     %[[INF:.*]] = arith.constant 0x7F800000 : f32
-// CHECK-NEXT:     %[[HUGE:.*]] = arith.cmpf oeq, %[[UU]], %[[INF]] : f32
-// CHECK-NEXT:     %[[R1:.*]] = arith.select %[[TINY]], %[[EV]], %[[RATIO]] : f32
-// CHECK-NEXT:     %[[LV:.*]] = arith.select %[[HUGE]], %[[UU]], %[[R1]] : f32
-// CHECK-NEXT:     %[[C20:.*]] = arith.constant 2.000000e+01 : f32
-// CHECK-NEXT:     %[[BIG:.*]] = arith.cmpf ogt, %[[V]], %[[C20]] : f32
-// CHECK-NEXT:     %[[DELTA:.*]] = arith.select %[[BIG]], %[[V]], %[[LV]] : f32
+// CHECK-NEXT:     %[[POS:.*]] = arith.maxnumf %[[V]], %[[ZF]] : f32
+// CHECK-NEXT:     %[[E2:.*]] = arith.mulf %[[EV]], %[[EV]] : f32
+// CHECK-NEXT:     %[[E4:.*]] = arith.mulf %[[E2]], %[[E2]] : f32
+// CHECK-COUNT-6:  math.fma
+// CHECK:          %[[Q48:.*]] = math.fma %{{.*}}, %[[E4]], %{{.*}} : f32
+// CHECK-NEXT:     %[[Q:.*]] = math.fma %[[Q48]], %[[E4]], %{{.*}} : f32
+// CHECK-NEXT:     %[[LOG1P:.*]] = arith.mulf %[[Q]], %[[EV]] : f32
+// CHECK-NEXT:     %[[DELTA:.*]] = arith.addf %[[POS]], %[[LOG1P]] : f32
 // CHECK-NEXT:     %[[UT:.*]] = memref.load %[[U]][%[[T]], %[[D]]] : memref<?x32xf32>
 // CHECK-NEXT:     %[[DU:.*]] = arith.mulf %[[DELTA]], %[[UT]] : f32
 // CHECK:          %[[BT:.*]] = vector.load %[[B]][%[[T]], %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x16xf32>, vector<16xf32>

@@ -182,7 +182,7 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
            "Mark the lowering's float arithmetic `contract` (mul + add may "
            "become one FMA) and the exponentials and divisions of silu and "
            "softplus `afn` (the GPU's approximate exp and division, a few "
-           "ulp); log stays exact, softplus's log1p needs it">,
+           "ulp); softplus's log1p is a polynomial, exact to a few ulps">,
     Option<"channelMajor", "channel-major", "bool", /*default=*/"false",
            "Make channel groups the first dimension of the (row, channel) "
            "loops (blockIdx.x / threadIdx.x once mapped to the GPU)">,
