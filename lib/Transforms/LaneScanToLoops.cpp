@@ -39,10 +39,15 @@
 // loads and widens its own B and C of every token, and the loop carries a
 // step of loads in registers.
 //
-// A step runs in three phases over its tokens: the owned tokens' dt, dt u
-// and gate; the recurrence; the sums and stores. The long chains of one
-// (softplus, the shuffles of the sums) then have independent work beside
-// them, which the GPU's few warps of this kernel need.
+// A step's groups of `lanes` tokens each go through three phases: the
+// owned token's dt, dt u and gate; the recurrence; the sums and the store.
+// Either phase by phase over the whole step (every group's dt, then every
+// recurrence, then every sum), so that the long chains of one (softplus,
+// the shuffles of the sums) have the other groups' beside them; or, for
+// batches of few prefill rows (diagonalRows), diagonally (group g + 1's dt
+// and g - 1's sums beside g's recurrence), which keeps the exp2 unit busy
+// where a scheduler has only one warp of the kernel. The host picks one of
+// the two kernels by the batch.
 //
 // GPU only: the iterations of a channel must be lanes of one warp, so the
 // parallel channel dimension (D * lanes) must be a multiple of 32 and map
@@ -69,17 +74,14 @@ namespace {
 constexpr int64_t kWarpSize = 32;
 
 struct LaneScanToLoops : OpRewritePattern<SelectiveScanOp> {
-  LaneScanToLoops(MLIRContext *ctx, int64_t lanes, int64_t tokensPerStep,
-                  bool channelMajor, int64_t blockThreads, bool stageRowsF32,
-                  bool padOwnedRows, int64_t prefetchSteps,
-                  bool longestFirst)
-      : OpRewritePattern(ctx, /*benefit=*/3), lanes(lanes),
+  LaneScanToLoops(MLIRContext *ctx, const LaneScanOptions &o)
+      : OpRewritePattern(ctx, /*benefit=*/3), lanes(o.lanes),
         groupsPerStep(
-            std::max<int64_t>(1, (tokensPerStep + lanes - 1) / lanes)),
-        channelMajor(channelMajor), blockThreads(blockThreads),
-        stageRowsF32(stageRowsF32), padOwnedRows(padOwnedRows),
-        prefetchSteps(std::clamp<int64_t>(prefetchSteps, 1, 2)),
-        longestFirst(longestFirst) {}
+            std::max<int64_t>(1, (o.tokensPerStep + o.lanes - 1) / o.lanes)),
+        channelMajor(o.channelMajor), blockThreads(o.blockThreads),
+        stageRowsF32(o.stageRowsF32), padOwnedRows(o.padOwnedRows),
+        prefetchSteps(std::clamp<int64_t>(o.prefetchSteps, 1, 2)),
+        longestFirst(o.longestFirst), diagonalRows(o.diagonalRows) {}
 
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
@@ -97,33 +99,55 @@ struct LaneScanToLoops : OpRewritePattern<SelectiveScanOp> {
       return failure();
     OpBuilder &b = rewriter;
     int64_t stageK = stagedPerThread(ops, d);
-    auto body = [&](OpBuilder &b, Location loc, Value row, Value i) {
-      if (stageK > 0 && longestFirst)
-        row = longestFirstRow(b, loc, *batch, row, i);
-      Thread th = Thread::of(b, loc, i, lanes);
+    // The scan's loops, with a step's groups diagonally or phase by phase.
+    auto loops = [&](OpBuilder &b, Location loc, bool diagonal) {
+      auto body = [&](OpBuilder &b, Location loc, Value row, Value i) {
+        if (stageK > 0 && longestFirst)
+          row = longestFirstRow(b, loc, *batch, row, i);
+        Thread th = Thread::of(b, loc, i, lanes);
+        if (stageK > 0)
+          th.stage = makeStaging(b, loc, ops, i, th.d, stageK);
+        RowInfo info = loadRow(b, loc, *batch, row, op.getPadSlotId(),
+                               /*decodeRow=*/false);
+        scf::IfOp::create(
+            b, loc, info.isPad,
+            [&](OpBuilder &b, Location loc) {
+              // Each lane zeros the outputs of the tokens it owns.
+              zeroColumn(b, loc, ops.out,
+                         arith::AddIOp::create(b, loc, info.begin, th.lane),
+                         info.end, th.d, lanes);
+              scf::YieldOp::create(b, loc);
+            },
+            [&](OpBuilder &b, Location loc) {
+              emitLiveRow(b, loc, ops, info, th, diagonal);
+              scf::YieldOp::create(b, loc);
+            });
+      };
+      Value iterations = constIndex(b, loc, d * lanes);
       if (stageK > 0)
-        th.stage = makeStaging(b, loc, ops, i, th.d, stageK);
-      RowInfo info = loadRow(b, loc, *batch, row, op.getPadSlotId(),
-                             /*decodeRow=*/false);
+        forRowsOutermost(b, loc, *batch, iterations, body);
+      else
+        forRowsAndLanes(b, loc, *batch, iterations, body);
+    };
+    if (diagonalRows <= 0) {
+      loops(b, loc, /*diagonal=*/false);
+    } else {
+      // Outside the loops, so that the GPU gets one kernel per order, each
+      // with its own registers, and the host picks one by the batch.
+      Value few = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                                        batch->numPrefills,
+                                        constIndex(b, loc, diagonalRows));
       scf::IfOp::create(
-          b, loc, info.isPad,
+          b, loc, few,
           [&](OpBuilder &b, Location loc) {
-            // Each lane zeros the outputs of the tokens it owns.
-            zeroColumn(b, loc, ops.out,
-                       arith::AddIOp::create(b, loc, info.begin, th.lane),
-                       info.end, th.d, lanes);
+            loops(b, loc, /*diagonal=*/true);
             scf::YieldOp::create(b, loc);
           },
           [&](OpBuilder &b, Location loc) {
-            emitLiveRow(b, loc, ops, info, th);
+            loops(b, loc, /*diagonal=*/false);
             scf::YieldOp::create(b, loc);
           });
-    };
-    Value iterations = constIndex(b, loc, d * lanes);
-    if (stageK > 0)
-      forRowsOutermost(b, loc, *batch, iterations, body);
-    else
-      forRowsAndLanes(b, loc, *batch, iterations, body);
+    }
     rewriter.eraseOp(op);
     return success();
   }
@@ -521,18 +545,18 @@ private:
   /// without, the step is inside the row.
   Value computeStep(OpBuilder &b, Location loc, const ScanOperands &ops,
                     const ScanRow &row, const Thread &th, Value t0, Value end,
-                    OwnedOf ownedOf, RowsOf rowsOf, Value h) const {
-    // Three phases, each over the whole step, so that the long chains of
-    // one (softplus, the reductions' shuffles) have the others' independent
-    // work beside them: the owned tokens' dt, dt u and gate; the recurrence
-    // over the step's tokens; the sums and stores of the owned tokens.
+                    bool diagonal, OwnedOf ownedOf, RowsOf rowsOf,
+                    Value h) const {
+    // Each group of `lanes` tokens goes through three phases: the owned
+    // token's dt, dt u and gate; the recurrence over the group's tokens;
+    // the sums and the store of the owned token. The emitted order (which
+    // ptxas largely keeps) decides what a phase's latency has beside it.
     struct Owned {
       Value t, live, dt, dtu, u, gate;
     };
     VectorType vt = laneVecType(b, ops);
     Value zeroF = constF32(b, loc, 0.0f);
-    SmallVector<Owned> owned;
-    for (int64_t g = 0; g < groupsPerStep; ++g) {
+    auto ownedPhase = [&](int64_t g) {
       SmallVector<Value> in = ownedOf(b, loc, g);
       Owned o;
       o.t = arith::AddIOp::create(b, loc, t0, ownedOffset(b, loc, th, g));
@@ -552,17 +576,18 @@ private:
       o.dtu = arith::MulFOp::create(b, loc, o.dt, o.u);
       if (ops.z)
         o.gate = silu(b, loc, toF32(b, loc, in[2]));
-      owned.push_back(o);
-    }
-    SmallVector<SmallVector<Value>> partials(groupsPerStep);
-    for (int64_t g = 0; g < groupsPerStep; ++g) {
+      return o;
+    };
+    // The recurrence over group g's tokens; their C . h partial sums.
+    auto recurrence = [&](int64_t g, const Owned &o) {
+      SmallVector<Value> partials;
       for (int64_t j = 0; j < lanes; ++j) {
         auto [bRow, cRow] = rowsOf(b, loc, g * lanes + j);
         Value src = arith::AddIOp::create(
             b, loc, th.groupI32,
             arith::ConstantIntOp::create(b, loc, b.getI32Type(), j));
-        Value dtJ = shuffle(b, loc, owned[g].dt, src, gpu::ShuffleMode::IDX);
-        Value dtuJ = shuffle(b, loc, owned[g].dtu, src, gpu::ShuffleMode::IDX);
+        Value dtJ = shuffle(b, loc, o.dt, src, gpu::ShuffleMode::IDX);
+        Value dtuJ = shuffle(b, loc, o.dtu, src, gpu::ShuffleMode::IDX);
         // h = exp2(dt A log2(e)) h + dt u B, as one FMA on h: the chain
         // from token to token is one operation deep.
         Value decay = math::Exp2Op::create(
@@ -574,27 +599,53 @@ private:
             b, loc, decay, h,
             arith::MulFOp::create(
                 b, loc, vector::BroadcastOp::create(b, loc, vt, dtuJ), bRow));
-        partials[g].push_back(vector::ReductionOp::create(
+        partials.push_back(vector::ReductionOp::create(
             b, loc, vector::CombiningKind::ADD,
             arith::MulFOp::create(b, loc, cRow, h)));
       }
-    }
-    for (int64_t g = 0; g < groupsPerStep; ++g) {
-      const Owned &o = owned[g];
-      Value y = sumToOwners(b, loc, th, partials[g]);
+      return partials;
+    };
+    auto sumAndStore = [&](const Owned &o, SmallVector<Value> partials) {
+      Value y = sumToOwners(b, loc, th, std::move(partials));
       y = arith::AddFOp::create(b, loc, y,
                                 arith::MulFOp::create(b, loc, row.skip, o.u));
       if (o.gate)
         y = arith::MulFOp::create(b, loc, y, o.gate);
       if (!o.live) {
         storeF32(b, loc, y, ops.out, {o.t, th.d});
-        continue;
+        return;
       }
       scf::IfOp::create(b, loc, o.live, [&](OpBuilder &b, Location loc) {
         storeF32(b, loc, y, ops.out, {o.t, th.d});
         scf::YieldOp::create(b, loc);
       });
+    };
+    SmallVector<Owned> owned;
+    SmallVector<SmallVector<Value>> partials;
+    if (!diagonal) {
+      // Each phase over the whole step: the long chains of one (softplus,
+      // the reductions' shuffles) have the other groups' beside them.
+      for (int64_t g = 0; g < groupsPerStep; ++g)
+        owned.push_back(ownedPhase(g));
+      for (int64_t g = 0; g < groupsPerStep; ++g)
+        partials.push_back(recurrence(g, owned[g]));
+      for (int64_t g = 0; g < groupsPerStep; ++g)
+        sumAndStore(owned[g], partials[g]);
+      return h;
     }
+    // Diagonally: group g + 1's dt (FMA-pipe work) and group g - 1's sums
+    // (shuffles) beside group g's exponentials, which keeps the exp2 unit
+    // busy through the step, not only in its middle, where a scheduler has
+    // a single warp to switch to (see diagonalRows).
+    owned.push_back(ownedPhase(0));
+    for (int64_t g = 0; g < groupsPerStep; ++g) {
+      if (g + 1 < groupsPerStep)
+        owned.push_back(ownedPhase(g + 1));
+      partials.push_back(recurrence(g, owned[g]));
+      if (g > 0)
+        sumAndStore(owned[g - 1], partials[g - 1]);
+    }
+    sumAndStore(owned.back(), partials.back());
     return h;
   }
 
@@ -627,7 +678,7 @@ private:
   /// step they touch is inside it.
   ValueRange emitSteps(OpBuilder &b, Location loc, const ScanOperands &ops,
                        const ScanRow &row, const Thread &th, Value from,
-                       Value to, Value last, Value end,
+                       Value to, Value last, Value end, bool diagonal,
                        ValueRange carried) const {
     Value step = constIndex(b, loc, stepTokens());
     auto loop = scf::ForOp::create(
@@ -642,7 +693,7 @@ private:
             llvm::append_range(yield, loadOwned(b, loc, ops, th, next, last));
             llvm::append_range(yield, loadRows(b, loc, ops, th, next, last));
             yield[0] = computeStep(
-                b, loc, ops, row, th, t0, end,
+                b, loc, ops, row, th, t0, end, diagonal,
                 [&](OpBuilder &, Location, int64_t g) {
                   return SmallVector<Value>(
                       owned.slice(g * perGroup, perGroup));
@@ -666,7 +717,7 @@ private:
           SmallVector<Value> raw =
               loadStage(b, loc, ops, th.stage, ahead, last);
           Value h = computeStep(
-              b, loc, ops, row, th, t0, end,
+              b, loc, ops, row, th, t0, end, diagonal,
               [&](OpBuilder &b, Location loc, int64_t g) {
                 return stagedOwned(b, loc, th, buf, g);
               },
@@ -690,7 +741,7 @@ private:
   int64_t ownedPerGroup(const ScanOperands &ops) const { return ops.z ? 3 : 2; }
 
   void emitLiveRow(OpBuilder &b, Location loc, const ScanOperands &ops,
-                   const RowInfo &info, Thread th) const {
+                   const RowInfo &info, Thread th, bool diagonal) const {
     int64_t k = statesPerLane(ops);
     th.n0 = arith::MulIOp::create(b, loc, th.lane, constIndex(b, loc, k));
     ScanRow row =
@@ -746,10 +797,12 @@ private:
                   arith::MulIOp::create(
                       b, loc, arith::DivUIOp::create(b, loc, room, step),
                       step));
-              ValueRange main = emitSteps(b, loc, ops, row, th, info.begin,
-                                          mainEnd, Value(), Value(), init);
-              ValueRange tail = emitSteps(b, loc, ops, row, th, mainEnd,
-                                          info.end, last, info.end, main);
+              ValueRange main =
+                  emitSteps(b, loc, ops, row, th, info.begin, mainEnd, Value(),
+                            Value(), diagonal, init);
+              ValueRange tail =
+                  emitSteps(b, loc, ops, row, th, mainEnd, info.end, last,
+                            info.end, diagonal, main);
               scf::YieldOp::create(b, loc, tail.front());
             },
             [&](OpBuilder &b, Location loc) {
@@ -772,15 +825,20 @@ private:
   /// 2; with 2 they wait a whole step in registers before their stores).
   int64_t prefetchSteps;
   bool longestFirst;
+  /// Up to this many prefill rows, a step's groups go through their
+  /// phases diagonally (computeStep), past it phase by phase; 0: always
+  /// phase by phase. Few rows give each SM few blocks of the scan, and
+  /// each scheduler one warp or two, which needs the diagonal order's
+  /// independent work beside each exponential; many rows give it warps to
+  /// switch to, and the phase order does better there (H200, lanes 2: P1,
+  /// one row, 496 us diagonal against 541; P2, 29 rows, 276 against 303;
+  /// L-mix 903 against 930).
+  int64_t diagonalRows;
 };
 
 } // namespace
 
 void mlir::hssm::populateLaneScanToLoopsPatterns(
-    RewritePatternSet &patterns, int64_t lanes, int64_t tokensPerStep,
-    bool channelMajor, int64_t blockThreads, bool stageRowsF32,
-    bool padOwnedRows, int64_t prefetchSteps, bool longestFirst) {
-  patterns.add<LaneScanToLoops>(patterns.getContext(), lanes, tokensPerStep,
-                                channelMajor, blockThreads, stageRowsF32,
-                                padOwnedRows, prefetchSteps, longestFirst);
+    RewritePatternSet &patterns, const LaneScanOptions &options) {
+  patterns.add<LaneScanToLoops>(patterns.getContext(), options);
 }

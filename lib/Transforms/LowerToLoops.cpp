@@ -65,12 +65,19 @@ struct HSSMLowerToLoopsPass
     if (scanChunk > 0)
       populateChunkedScanToLoopsPatterns(patterns, scanChunk, deviceAlloc,
                                          channelMajor, scanTokensPerStep);
-    if (scanLanes > 0)
-      populateLaneScanToLoopsPatterns(patterns, scanLanes,
-                                      laneScanTokensPerStep, channelMajor,
-                                      laneScanBlockThreads, laneScanStageF32,
-                                      laneScanPadOwned, laneScanPrefetchSteps,
-                                      laneScanLongestFirst);
+    if (scanLanes > 0) {
+      LaneScanOptions lane;
+      lane.lanes = scanLanes;
+      lane.tokensPerStep = laneScanTokensPerStep;
+      lane.channelMajor = channelMajor;
+      lane.blockThreads = laneScanBlockThreads;
+      lane.stageRowsF32 = laneScanStageF32;
+      lane.padOwnedRows = laneScanPadOwned;
+      lane.prefetchSteps = laneScanPrefetchSteps;
+      lane.longestFirst = laneScanLongestFirst;
+      lane.diagonalRows = laneScanDiagonalRows;
+      populateLaneScanToLoopsPatterns(patterns, lane);
+    }
     populateElementwiseToLoopsPatterns(patterns);
     if (!keepLinear)
       populateLinearToLoopsPatterns(patterns);

@@ -148,6 +148,7 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          " lane-scan-longest-first=" + flag(options.laneScanLongestFirst) +
          " lane-scan-pad-owned=" + flag(options.laneScanPadOwned) +
          " lane-scan-prefetch-steps=" + num(options.laneScanPrefetchSteps) +
+         " lane-scan-diagonal-rows=" + num(options.laneScanDiagonalRows) +
          "},"
          "func.func(convert-linalg-to-parallel-loops,"
          "hssm-tile-parallel-loops{tile-sizes=" +

@@ -5,12 +5,12 @@
 // The kernels before translation: one gpu.module per kernel, NVVM inside.
 // RUN: hssm-opt %s --pass-pipeline="builtin.module(hssm-decompose{device-alloc=true},canonicalize,hssm-linear-to-call,hssm-lower-to-loops,func.func(convert-linalg-to-parallel-loops,scf-parallel-loop-tiling{parallel-loop-tile-sizes=1,128 no-min-max-bounds=true},gpu-map-parallel-loops,convert-parallel-loops-to-gpu),gpu-kernel-outlining,func.func(gpu-async-region),lower-affine,convert-scf-to-cf,nvvm-attach-target{chip=sm_90 features=+ptx80 O=3},gpu.module(convert-gpu-to-nvvm,reconcile-unrealized-casts))" | FileCheck %s --check-prefix=KERNELS
 
-func.func @branch(%x: memref<?x16xf32>, %w_in: memref<64x16xf32>,
-                  %cw: memref<32x4xf32>, %cb: memref<32xf32>,
-                  %wx: memref<34x32xf32>, %wdt: memref<32x2xf32>,
-                  %bdt: memref<32xf32>, %A: memref<32x16xf32>,
-                  %D: memref<32xf32>, %wo: memref<16x32xf32>,
-                  %cs: memref<?x3x32xbf16>, %ss: memref<?x32x16xbf16>,
+func.func @branch(%x: memref<?x16xf32>, %w_in: memref<128x16xf32>,
+                  %cw: memref<64x4xf32>, %cb: memref<64xf32>,
+                  %wx: memref<34x64xf32>, %wdt: memref<64x2xf32>,
+                  %bdt: memref<64xf32>, %A: memref<64x16xf32>,
+                  %D: memref<64xf32>, %wo: memref<16x64xf32>,
+                  %cs: memref<?x3x64xbf16>, %ss: memref<?x64x16xbf16>,
                   %qsl: memref<?xi32>, %si: memref<?xi32>,
                   %init: memref<?xi8>, %nd: index, %np: index, %npt: index,
                   %o: memref<?x16xf32>) {
@@ -18,13 +18,13 @@ func.func @branch(%x: memref<?x16xf32>, %w_in: memref<64x16xf32>,
       state_indices(%si : memref<?xi32>) has_initial_state(%init : memref<?xi8>)
       decodes(%nd, %nd) prefills(%np, %npt)
   hssm.history_branch <mamba1> x(%x : memref<?x16xf32>)
-      in_proj(%w_in : memref<64x16xf32>)
-      conv(%cw : memref<32x4xf32>, %cb : memref<32xf32>)
-      x_proj(%wx : memref<34x32xf32>)
-      dt_proj(%wdt : memref<32x2xf32>, %bdt : memref<32xf32>)
-      A(%A : memref<32x16xf32>) D(%D : memref<32xf32>)
-      out_proj(%wo : memref<16x32xf32>)
-      state(%cs : memref<?x3x32xbf16>, %ss : memref<?x32x16xbf16>)
+      in_proj(%w_in : memref<128x16xf32>)
+      conv(%cw : memref<64x4xf32>, %cb : memref<64xf32>)
+      x_proj(%wx : memref<34x64xf32>)
+      dt_proj(%wdt : memref<64x2xf32>, %bdt : memref<64xf32>)
+      A(%A : memref<64x16xf32>) D(%D : memref<64xf32>)
+      out_proj(%wo : memref<16x64xf32>)
+      state(%cs : memref<?x3x64xbf16>, %ss : memref<?x64x16xbf16>)
       batch(%b) out(%o : memref<?x16xf32>)
   return
 }
@@ -52,15 +52,23 @@ func.func @branch(%x: memref<?x16xf32>, %w_in: memref<64x16xf32>,
 // CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @branch_kernel_1::@branch_kernel__hssm_pdl
 // CHECK: ^[[GROUPS]]:
 // CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @branch_kernel_2::@branch_kernel__hssm_pdl
-// The selective scan (staged lane scan) has its rows on the grid's z and a
-// row's blocks (here one) on y, threads on y as in the other kernels:
-// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @branch_kernel_{{[0-9]+}}::@branch_kernel__hssm_pdl blocks in (%[[ONE:[0-9]+]], %[[ONE]], %{{[0-9]+}}) threads in (%[[ONE]], %{{[0-9]+}}, %[[ONE]])
+// The selective scan (staged lane scan) has two kernels too: a run-time
+// branch on the prefill count gives one prefill row the one that takes a
+// step's token groups diagonally, more rows the one that takes them phase
+// by phase. Each has its rows on the grid's z and a row's blocks (here
+// one) on y, threads on y as in the other kernels:
+// CHECK: %[[FEW:[0-9]+]] = llvm.icmp "ule" %{{[a-z0-9]+}}, %[[ONE:[0-9]+]] : i64
+// CHECK: llvm.cond_br %[[FEW]], ^[[DIAG:bb[0-9]+]], ^[[PHASES:bb[0-9]+]]
+// CHECK: ^[[DIAG]]:
+// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @branch_kernel_3::@branch_kernel__hssm_pdl blocks in (%[[ONE]], %[[ONE]], %{{[0-9]+}}) threads in (%[[ONE]], %{{[0-9]+}}, %[[ONE]])
+// CHECK: ^[[PHASES]]:
+// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @branch_kernel_4::@branch_kernel__hssm_pdl blocks in (%[[ONE]], %[[ONE]], %{{[0-9]+}}) threads in (%[[ONE]], %{{[0-9]+}}, %[[ONE]])
 // CHECK: llvm.call @mgpuMemFree(
 // CHECK: llvm.call @mgpuStreamSynchronize(
-// Five kernels: conv_update, the chunked conv1d (its state written by each
+// Six kernels: conv_update, the chunked conv1d (its state written by each
 // row's first chunk), state_update (two: small and large batches) and the
-// selective_scan, one pass with each channel's states split across
-// 4 lanes that exchange values by shuffles (the four f32 projections are
+// selective_scan (two: one prefill row, more), one pass with each channel's
+// states split across 2 lanes that exchange values by shuffles (the four f32 projections are
 // cuBLAS calls); each a PTX binary for sm_90 with its entry, the scans using
 // the exp2 unit through libdevice's flush-to-zero path, and bf16 states read
 // 16 bytes at a time (eight conv channels, or half an SSM state row of
@@ -80,7 +88,7 @@ func.func @branch(%x: memref<?x16xf32>, %w_in: memref<64x16xf32>,
 // CHECK-DAG: .shared .align 16 .b8 __wg_branch_kernel{{[_0-9a-z]*}}[4096];
 // CHECK-DAG: bar.sync \090;
 // CHECK-DAG: ld.shared.v4.b32
-// CHECK-NOT: gpu.binary @branch_kernel_4
+// CHECK-NOT: gpu.binary @branch_kernel_5
 
 // SM80: #nvvm.target<O = 1, chip = "sm_80", features = "+ptx76"
 // SM80: .target sm_80

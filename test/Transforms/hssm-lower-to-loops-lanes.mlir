@@ -8,6 +8,7 @@
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=4 lane-scan-block-threads=64 lane-scan-prefetch-steps=2" | FileCheck %s --check-prefix=PF2
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=8 lane-scan-block-threads=128 lane-scan-pad-owned=false" | FileCheck %s --check-prefix=NOPAD
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=4 lane-scan-block-threads=64 lane-scan-longest-first=true" | FileCheck %s --check-prefix=LONG
+// RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=16 lane-scan-diagonal-rows=1" | FileCheck %s --check-prefix=DIAG
 
 // The prefill scan with each channel's 16 states split across 4 lanes of a
 // warp: the parallel loop has D * 4 = 128 iterations, each holding 4
@@ -148,6 +149,34 @@
 // ODD-NOT:   gpu.shuffle
 // ODD:       scf.for {{.*}} -> (vector<16xf32>)
 // ODD-NOT:   gpu.shuffle
+
+// With lane-scan-diagonal-rows=1, the scan's loops twice, behind a branch
+// on the prefill count: a batch of one prefill row takes the step's four
+// token groups diagonally, group 0's and 1's dt (softplus, math.absf)
+// before group 0's exponentials, group 2's after them; more rows take them
+// phase by phase, all four dt first.
+// DIAG-LABEL: func.func @scan(
+// DIAG-SAME: %{{[a-zA-Z0-9_]+}}: index, %[[NP:[a-zA-Z0-9_]+]]: index, %{{[a-zA-Z0-9_]+}}: index,
+// DIAG:       %[[FEW:.*]] = arith.cmpi ule, %[[NP]], %{{.*}} : index
+// DIAG:       scf.if %[[FEW]] {
+// DIAG:         scf.parallel
+// DIAG:           scf.for
+// DIAG:             math.absf
+// DIAG:             math.absf
+// DIAG-NOT:         math.absf
+// DIAG:             math.exp2 %{{.*}} : vector<4xf32>
+// DIAG:             math.absf
+// DIAG:       } else {
+// DIAG:         scf.parallel
+// DIAG:           scf.for
+// DIAG:             math.absf
+// DIAG-NOT:         math.exp2
+// DIAG:             math.absf
+// DIAG-NOT:         math.exp2
+// DIAG:             math.absf
+// DIAG-NOT:         math.exp2
+// DIAG:             math.absf
+// DIAG:             math.exp2 %{{.*}} : vector<4xf32>
 
 // Eight tokens per step: two groups of 4, each with its own owned loads.
 // STEP8-LABEL: func.func @scan(

@@ -62,23 +62,31 @@ void populateChunkedScanToLoopsPatterns(RewritePatternSet &patterns,
                                         int64_t chunk, bool deviceAlloc,
                                         bool channelMajor = false,
                                         int64_t tokensPerStep = 1);
-/// selective_scan with each channel's N states split across `lanes`
-/// iterations that the GPU mapping makes lanes of one warp (gpu.shuffle);
-/// one pass over the tokens, `tokensPerStep` of them loaded ahead. With
-/// `blockThreads` (consecutive iterations of one row that a GPU block runs
-/// and gpu.barrier synchronizes), the block shares each step's B and C
-/// through workgroup memory, B and C widened to f32 once (`stageRowsF32`)
-/// or as stored, the owned delta/u/z rows padded against bank conflicts
-/// (`padOwnedRows`), each step's loads issued `prefetchSteps` (1 or 2)
-/// steps ahead.
+/// How hssm's lane scan lowers selective_scan: each channel's N states split
+/// across `lanes` iterations that the GPU mapping makes lanes of one warp
+/// (gpu.shuffle); one pass over the tokens, `tokensPerStep` of them loaded
+/// ahead. With `blockThreads` (consecutive iterations of one row that a GPU
+/// block runs and gpu.barrier synchronizes), the block shares each step's
+/// B and C through workgroup memory, B and C widened to f32 once
+/// (`stageRowsF32`) or as stored, the owned delta/u/z rows padded against
+/// bank conflicts (`padOwnedRows`), each step's loads issued
+/// `prefetchSteps` (1 or 2) steps ahead, the rows taken longest first
+/// (`longestFirst`), and, where a batch has at most `diagonalRows` prefill
+/// rows, a step's groups of `lanes` tokens through their phases (dt,
+/// recurrence, sums) diagonally, not phase by phase.
+struct LaneScanOptions {
+  int64_t lanes = 4;
+  int64_t tokensPerStep = 16;
+  bool channelMajor = false;
+  int64_t blockThreads = 0;
+  bool stageRowsF32 = true;
+  bool padOwnedRows = true;
+  int64_t prefetchSteps = 1;
+  bool longestFirst = false;
+  int64_t diagonalRows = 0;
+};
 void populateLaneScanToLoopsPatterns(RewritePatternSet &patterns,
-                                     int64_t lanes, int64_t tokensPerStep,
-                                     bool channelMajor = false,
-                                     int64_t blockThreads = 0,
-                                     bool stageRowsF32 = true,
-                                     bool padOwnedRows = true,
-                                     int64_t prefetchSteps = 1,
-                                     bool longestFirst = false);
+                                     const LaneScanOptions &options);
 void populateLinearToLoopsPatterns(RewritePatternSet &patterns);
 void populateElementwiseToLoopsPatterns(RewritePatternSet &patterns);
 
@@ -151,7 +159,7 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
                      "prefill scan, one pass over the tokens (0: the chunked "
                      "scan). Needs block-size a multiple of 32 and block-rows "
                      "1 unless channel-major"),
-      llvm::cl::init(4)};
+      llvm::cl::init(2)};
   Option<int64_t> laneScanTokensPerStep{
       *this, "lane-scan-tokens-per-step",
       llvm::cl::desc("Tokens the lane scan loads ahead per step"),
@@ -182,7 +190,7 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       *this, "lane-scan-prefetch-steps",
       llvm::cl::desc("Steps ahead the staged lane scan issues its global "
                      "loads (1 or 2)"),
-      llvm::cl::init(1)};
+      llvm::cl::init(2)};
   Option<bool> laneScanLongestFirst{
       *this, "lane-scan-longest-first",
       llvm::cl::desc("The staged lane scan takes the prefill rows longest "
@@ -193,6 +201,13 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       llvm::cl::desc("Staged delta/u/z rows padded against shared-memory "
                      "bank conflicts"),
       llvm::cl::init(true)};
+  Option<int64_t> laneScanDiagonalRows{
+      *this, "lane-scan-diagonal-rows",
+      llvm::cl::desc("Batches with at most this many prefill rows take the "
+                     "lane scan's token groups through their phases "
+                     "diagonally (latency-bound: few blocks per SM); 0: "
+                     "never"),
+      llvm::cl::init(1)};
   Option<bool> fastMath{
       *this, "fast-math",
       llvm::cl::desc("FMA contraction, approximate exp/division in silu and "

@@ -173,6 +173,13 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
            "row z scans the z-th longest prefill row, so that long rows "
            "start first (ranked in each block; batch order past "
            "lane-scan-block-threads prefill rows)">,
+    Option<"laneScanDiagonalRows", "lane-scan-diagonal-rows", "int64_t",
+           /*default=*/"0",
+           "Where a batch has at most this many prefill rows (checked at run "
+           "time), a lane-scan step's token groups go through their phases "
+           "diagonally: group g + 1's dt and gate and group g - 1's sums and "
+           "stores beside group g's recurrence; past it, each phase over the "
+           "whole step (0: always the latter)">,
     Option<"laneScanPadOwned", "lane-scan-pad-owned", "bool",
            /*default=*/"true",
            "With lane-scan-block-threads: pad each token's row of the staged "
