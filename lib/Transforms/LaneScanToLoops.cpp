@@ -102,7 +102,8 @@ struct LaneScanToLoops : OpRewritePattern<SelectiveScanOp> {
     // The scan's loops, with a step's groups diagonally or phase by phase.
     auto loops = [&](OpBuilder &b, Location loc, bool diagonal) {
       auto body = [&](OpBuilder &b, Location loc, Value row, Value i) {
-        if (stageK > 0 && longestFirst)
+        // One kernel ranks the rows, the other has too few (diagonalRows).
+        if (stageK > 0 && longestFirst && !diagonal)
           row = longestFirstRow(b, loc, *batch, row, i);
         Thread th = Thread::of(b, loc, i, lanes);
         if (stageK > 0)
@@ -192,11 +193,11 @@ private:
   /// that go before row t, the one whose rank is z writes t to workgroup
   /// memory, a barrier. That costs num_prefills loads per thread, so past
   /// blockThreads prefill rows (many short rows, where the order matters
-  /// little) the batch order stays. Off by default: on the H200 it takes
-  /// P2 from 0.42 to 0.46 but P1 from 0.45 to 0.36, whether or not a
-  /// single row skips the ranking at run time (the kernel's shape, not the
-  /// ranking's cost; same registers), and L-mix/L-pre lose 1-2%
-  /// (bench/results/r18/variants.txt).
+  /// little) the batch order stays. Only in the phase-order kernel: the
+  /// diagonal one has at most diagonalRows rows to order, and in one
+  /// kernel with P1's single row the ranking's code cost P1 0.45 -> 0.36
+  /// (r18, lanes 4). H200, lanes 2 (bench/results/r26/variants.txt): P2
+  /// 275 -> 230 us, P1 as before, L-pre and L-mix within 0.5%.
   Value longestFirstRow(OpBuilder &b, Location loc, const BatchValues &batch,
                         Value row, Value i) const {
     Value nd = batch.numDecodes, np = batch.numPrefills;

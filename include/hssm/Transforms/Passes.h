@@ -194,8 +194,9 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
   Option<bool> laneScanLongestFirst{
       *this, "lane-scan-longest-first",
       llvm::cl::desc("The staged lane scan takes the prefill rows longest "
-                     "first (grid z = rank by length)"),
-      llvm::cl::init(false)};
+                     "first (grid z = rank by length; in the phase-order "
+                     "kernel, not the one for lane-scan-diagonal-rows)"),
+      llvm::cl::init(true)};
   Option<bool> laneScanPadOwned{
       *this, "lane-scan-pad-owned",
       llvm::cl::desc("Staged delta/u/z rows padded against shared-memory "

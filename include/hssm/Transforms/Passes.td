@@ -172,7 +172,8 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
            "With lane-scan-block-threads (the rows on the grid's z): block "
            "row z scans the z-th longest prefill row, so that long rows "
            "start first (ranked in each block; batch order past "
-           "lane-scan-block-threads prefill rows)">,
+           "lane-scan-block-threads prefill rows; not in the kernel for "
+           "lane-scan-diagonal-rows)">,
     Option<"laneScanDiagonalRows", "lane-scan-diagonal-rows", "int64_t",
            /*default=*/"0",
            "Where a batch has at most this many prefill rows (checked at run "
