@@ -9,6 +9,7 @@
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=8 lane-scan-block-threads=128 lane-scan-pad-owned=false" | FileCheck %s --check-prefix=NOPAD
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=4 lane-scan-block-threads=64 lane-scan-longest-first=true" | FileCheck %s --check-prefix=LONG
 // RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=16 lane-scan-diagonal-rows=1" | FileCheck %s --check-prefix=DIAG
+// RUN: hssm-opt %s -split-input-file -hssm-lower-to-loops="scan-lanes=4 lane-scan-tokens-per-step=4 lane-scan-block-threads=64 lane-scan-longest-first=true lane-scan-diagonal-rows=1" | FileCheck %s --check-prefix=DIAGLONG
 
 // The prefill scan with each channel's 16 states split across 4 lanes of a
 // warp: the parallel loop has D * 4 = 128 iterations, each holding 4
@@ -177,6 +178,18 @@
 // DIAG-NOT:         math.exp2
 // DIAG:             math.absf
 // DIAG:             math.exp2 %{{.*}} : vector<4xf32>
+
+// With both, only the phase-order loops rank the rows (the diagonal ones
+// take at most diagonal-rows rows, in batch order): one workgroup i32 for
+// the chosen row, in the second loop nest only.
+// DIAGLONG-LABEL: func.func @scan(
+// DIAGLONG:       scf.if %{{.*}} {
+// DIAGLONG:         scf.parallel
+// DIAGLONG-NOT:       memref<1xi32, #gpu.address_space<workgroup>>
+// DIAGLONG:           scf.reduce
+// DIAGLONG:       } else {
+// DIAGLONG:         scf.parallel
+// DIAGLONG:           memref.alloca() {alignment = 16 : i64} : memref<1xi32, #gpu.address_space<workgroup>>
 
 // Eight tokens per step: two groups of 4, each with its own owned loads.
 // STEP8-LABEL: func.func @scan(
