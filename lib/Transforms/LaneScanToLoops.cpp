@@ -130,25 +130,9 @@ struct LaneScanToLoops : OpRewritePattern<SelectiveScanOp> {
       else
         forRowsAndLanes(b, loc, *batch, iterations, body);
     };
-    if (diagonalRows <= 0) {
-      loops(b, loc, /*diagonal=*/false);
-    } else {
-      // Outside the loops, so that the GPU gets one kernel per order, each
-      // with its own registers, and the host picks one by the batch.
-      Value few = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
-                                        batch->numPrefills,
-                                        constIndex(b, loc, diagonalRows));
-      scf::IfOp::create(
-          b, loc, few,
-          [&](OpBuilder &b, Location loc) {
-            loops(b, loc, /*diagonal=*/true);
-            scf::YieldOp::create(b, loc);
-          },
-          [&](OpBuilder &b, Location loc) {
-            loops(b, loc, /*diagonal=*/false);
-            scf::YieldOp::create(b, loc);
-          });
-    }
+    // Outside the loops, so that the GPU gets one kernel per order, each
+    // with its own registers, and the host picks one by the batch.
+    ifAtMost(b, loc, batch->numPrefills, diagonalRows, loops);
     rewriter.eraseOp(op);
     return success();
   }

@@ -236,8 +236,8 @@ static Value log1pUnitInterval(OpBuilder &b, Location loc, Value e) {
   };
   Value e2 = arith::MulFOp::create(b, loc, e, e);
   Value e4 = arith::MulFOp::create(b, loc, e2, e2);
-  // (c0 + c1 e) + (c2 + c3 e) e^2 + ((c4 + c5 e) + (c6 + c7 e) e^2 + c8 e^4)
-  // e^4
+  // Q = (c0 + c1 e) + (c2 + c3 e) e^2
+  //     + ((c4 + c5 e) + (c6 + c7 e) e^2 + c8 e^4) e^4
   Value q03 = fma(fma(c(3), e, c(2)), e2, fma(c(1), e, c(0)));
   Value q47 = fma(fma(c(7), e, c(6)), e2, fma(c(5), e, c(4)));
   Value q48 = fma(c(8), e4, q47);
@@ -357,6 +357,25 @@ void mlir::hssm::ifThen(OpBuilder &b, Location loc, Value cond,
     body(b, loc);
     scf::YieldOp::create(b, loc);
   });
+}
+
+void mlir::hssm::ifAtMost(
+    OpBuilder &b, Location loc, Value count, int64_t limit,
+    function_ref<void(OpBuilder &, Location, bool atMost)> emit) {
+  if (limit <= 0)
+    return emit(b, loc, /*atMost=*/false);
+  Value atMost = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, count,
+                                       constIndex(b, loc, limit));
+  scf::IfOp::create(
+      b, loc, atMost,
+      [&](OpBuilder &b, Location loc) {
+        emit(b, loc, /*atMost=*/true);
+        scf::YieldOp::create(b, loc);
+      },
+      [&](OpBuilder &b, Location loc) {
+        emit(b, loc, /*atMost=*/false);
+        scf::YieldOp::create(b, loc);
+      });
 }
 
 void mlir::hssm::zeroColumn(OpBuilder &b, Location loc, Value memref,

@@ -141,6 +141,13 @@ SmallVector<DecodeRow> loadDecodeRows(OpBuilder &b, Location loc,
 void ifThen(OpBuilder &b, Location loc, Value cond,
             function_ref<void(OpBuilder &, Location)> body);
 
+/// Two versions of some code chosen at run time by a batch count: emit(true)
+/// where count <= limit, emit(false) elsewhere (an scf.if; outside the
+/// parallel loops, the GPU gets a kernel for each and the host picks one).
+/// With limit <= 0, emit(false) alone.
+void ifAtMost(OpBuilder &b, Location loc, Value count, int64_t limit,
+              function_ref<void(OpBuilder &, Location, bool atMost)> emit);
+
 /// Prefill rows cut into chunks of `chunk` tokens and flattened: index rc
 /// in [0, count) is chunk rc % maxChunks of prefill row rc / maxChunks
 /// (maxChunks = max(ceil(T / chunk), 1), enough for any row; T is dimension 0 of

@@ -132,26 +132,13 @@ struct DecodeScanToLoops : OpRewritePattern<StateUpdateOp> {
     if (failed(batch))
       return failure();
     OpBuilder &b = rewriter;
-    if (smallBatch <= 0 || rows == 1) {
-      emitLoop(b, loc, op, *batch, rows);
-    } else {
-      // A batch too small to fill the GPU is bound by one thread's chain
-      // of dependent instructions, which grows with its rows: one row per
-      // thread for it, `rows` for larger batches (run-time branch).
-      Value small = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
-                                          batch->numDecodes,
-                                          constIndex(b, loc, smallBatch));
-      scf::IfOp::create(
-          b, loc, small,
-          [&](OpBuilder &b, Location loc) {
-            emitLoop(b, loc, op, *batch, 1);
-            scf::YieldOp::create(b, loc);
-          },
-          [&](OpBuilder &b, Location loc) {
-            emitLoop(b, loc, op, *batch, rows);
-            scf::YieldOp::create(b, loc);
-          });
-    }
+    // A batch too small to fill the GPU is bound by one thread's chain of
+    // dependent instructions, which grows with its rows: one row per
+    // thread for it, `rows` for larger batches (run-time branch).
+    ifAtMost(b, loc, batch->numDecodes, rows == 1 ? 0 : smallBatch,
+             [&](OpBuilder &b, Location loc, bool small) {
+               emitLoop(b, loc, op, *batch, small ? 1 : rows);
+             });
     rewriter.eraseOp(op);
     return success();
   }
