@@ -1,5 +1,4 @@
-//===- hssm-bench.cpp - The benchmark of BENCH.md
-//---------------------------===//
+//===- hssm-bench.cpp - The benchmark of BENCH.md -------------------------===//
 //
 // Every case of ../shared/BENCH.md (D1, D2, D2-f32, D3, P1, P2, P3, L-dec,
 // L-pre, L-mix) as an MLIR function written here, compiled ahead of time by
@@ -81,10 +80,10 @@ bool gGraph = false; ///< also time each case's call replayed as a CUDA graph
 /// Calls captured into that graph, each on its own slot set; 0: enough that
 /// one replay moves about 240 MB of minimum bytes (reads and writes: for the
 /// decode updates, which write the slots they read, ~120 MB of distinct
-/// memory, over twice the H200's 50 MB L2), at most kSlotSets - 1 (511). One call
-/// replayed would read and write the same slots every replay, L2-warm for
-/// the small decode cases, where BENCH.md asks for distinct random slots per
-/// run.
+/// memory, over twice the H200's 50 MB L2), at most kSlotSets - 1 (511).
+/// One call replayed would read and write the same slots every replay,
+/// L2-warm for the small decode cases, where BENCH.md asks for distinct
+/// random slots per run.
 int gGraphCalls = 0;
 bool gSmall = false; ///< shrunken sizes (testing the bench)
 int64_t gDecodeBatch = 0; ///< D2, D2-f32 and D3's batch, where not 256
