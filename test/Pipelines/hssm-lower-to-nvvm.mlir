@@ -56,13 +56,13 @@ func.func @branch(%x: memref<?x16xf32>, %w_in: memref<128x16xf32>,
 // branch on the prefill count gives one prefill row the one that takes a
 // step's token groups diagonally, more rows the one that takes them phase
 // by phase. Each has its rows on the grid's z and a row's blocks (here
-// one) on y, threads on y as in the other kernels:
+// one) on x, threads on x as in the other kernels (channel-major):
 // CHECK: %[[FEW:[0-9]+]] = llvm.icmp "ule" %{{[a-z0-9]+}}, %[[ONE:[0-9]+]] : i64
 // CHECK: llvm.cond_br %[[FEW]], ^[[DIAG:bb[0-9]+]], ^[[PHASES:bb[0-9]+]]
 // CHECK: ^[[DIAG]]:
-// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @branch_kernel_3::@branch_kernel__hssm_pdl blocks in (%[[ONE]], %[[ONE]], %{{[0-9]+}}) threads in (%[[ONE]], %{{[0-9]+}}, %[[ONE]])
+// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @branch_kernel_3::@branch_kernel__hssm_pdl blocks in (%[[ONE]], %[[ONE]], %{{[0-9]+}}) threads in (%{{[0-9]+}}, %[[ONE]], %[[ONE]])
 // CHECK: ^[[PHASES]]:
-// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @branch_kernel_4::@branch_kernel__hssm_pdl blocks in (%[[ONE]], %[[ONE]], %{{[0-9]+}}) threads in (%[[ONE]], %{{[0-9]+}}, %[[ONE]])
+// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @branch_kernel_4::@branch_kernel__hssm_pdl blocks in (%[[ONE]], %[[ONE]], %{{[0-9]+}}) threads in (%{{[0-9]+}}, %[[ONE]], %[[ONE]])
 // CHECK: llvm.call @mgpuMemFree(
 // CHECK: llvm.call @mgpuStreamSynchronize(
 // Six kernels: conv_update, the chunked conv1d (its state written by each

@@ -218,7 +218,7 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
       *this, "channel-major",
       llvm::cl::desc("Channel groups on blockIdx.x/threadIdx.x, rows (or "
                      "chunks) on y"),
-      llvm::cl::init(false)};
+      llvm::cl::init(true)};
   Option<int64_t> convChunk{
       *this, "conv-chunk",
       llvm::cl::desc("Tokens per chunk of the parallel prefill conv (0: the "
