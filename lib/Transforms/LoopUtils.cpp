@@ -20,10 +20,31 @@ Value mlir::hssm::toF32(OpBuilder &b, Location loc, Value v) {
   if (auto vec = dyn_cast<VectorType>(v.getType())) {
     if (vec.getElementType().isF32())
       return v;
-    return arith::ExtFOp::create(b, loc, VectorType::get(vec.getShape(), f32),
-                                 v);
+    auto wide = VectorType::get(vec.getShape(), f32);
+    return arith::ExtFOp::create(b, loc, wide, v);
   }
   return v.getType().isF32() ? v : arith::ExtFOp::create(b, loc, f32, v);
+}
+
+Value mlir::hssm::toF32ByWords(OpBuilder &b, Location loc, Value v) {
+  auto vec = dyn_cast<VectorType>(v.getType());
+  if (!vec || !vec.getElementType().isBF16() || vec.getRank() != 1 ||
+      vec.getNumElements() % 2 != 0)
+    return toF32(b, loc, v);
+  // bf16 is the top half of an f32: element 2k is word k shifted up,
+  // element 2k + 1 word k with its low half cleared.
+  Type i32 = b.getI32Type();
+  auto words = VectorType::get({vec.getNumElements() / 2}, i32);
+  Value w = vector::BitCastOp::create(b, loc, words, v);
+  auto splat = [&](uint32_t c) {
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(words, b.getI32IntegerAttr(c)));
+  };
+  Value even = arith::ShLIOp::create(b, loc, w, splat(16));
+  Value odd = arith::AndIOp::create(b, loc, w, splat(0xffff0000u));
+  Value both = vector::InterleaveOp::create(b, loc, even, odd);
+  return vector::BitCastOp::create(
+      b, loc, VectorType::get(vec.getShape(), b.getF32Type()), both);
 }
 
 Value mlir::hssm::loadF32(OpBuilder &b, Location loc, Value memref,

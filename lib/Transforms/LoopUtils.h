@@ -17,6 +17,11 @@ namespace mlir::hssm {
 
 /// A scalar or vector in a storage type, widened to f32 (as it is if f32).
 Value toF32(OpBuilder &b, Location loc, Value v);
+/// toF32 for a 1-D vector of an even number of bf16: widened as 32-bit
+/// words, one integer op per element (arith.extf unpacks each pair first,
+/// two per element on NVPTX). The decode state update's state rows, where
+/// the instructions per row decide (bench/results/r29/variants.txt).
+Value toF32ByWords(OpBuilder &b, Location loc, Value v);
 /// Loads memref[indices] and widens it to f32.
 Value loadF32(OpBuilder &b, Location loc, Value memref, ValueRange indices);
 /// The `n` elements along the last dimension from `indices`, in the storage

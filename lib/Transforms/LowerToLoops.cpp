@@ -54,10 +54,15 @@ struct HSSMLowerToLoopsPass
         patterns, convChannels, channelMajor,
         decodeConvChannels > 0 ? decodeConvChannels : convChannels,
         decodeConvRows, decodeConvBlockThreads);
-    populateScanToLoopsPatterns(patterns, decodeScanRows, channelMajor,
-                                decodeScanBlockThreads, decodeScanShuffleStates,
-                                decodeScanSmallBatch,
-                                decodeScanPrefetchBeforeWait);
+    DecodeScanOptions decode;
+    decode.rows = decodeScanRows;
+    decode.channelMajor = channelMajor;
+    decode.blockThreads = decodeScanBlockThreads;
+    decode.blockBytes = decodeScanBlockBytes;
+    decode.shuffleStatesBytes = decodeScanShuffleStates;
+    decode.smallBatch = decodeScanSmallBatch;
+    decode.prefetchBeforeWait = decodeScanPrefetchBeforeWait;
+    populateScanToLoopsPatterns(patterns, decode);
     if (convChunk > 0)
       populateChunkedConvToLoopsPatterns(patterns, convChunk, convChannels,
                                          channelMajor, convTokensPerStep,

@@ -109,6 +109,10 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
   // group, decode-block-size channels.
   int64_t decodeStageThreads =
       options.decodeScanStage ? options.decodeBlockSize : 0;
+  // hssm-kernel-occupancy's .maxntid is the largest block named here; the
+  // blocks that decode-scan-block-bytes sizes by the state type are not.
+  int64_t decodeBlockBytes =
+      options.minBlocksPerSm > 0 ? 0 : options.decodeScanBlockBytes;
   // exp and log become libdevice calls; link it by path so that the PTX does
   // not depend on how the environment names the CUDA toolkit.
   std::string libdevice =
@@ -140,6 +144,7 @@ mlir::hssm::lowerToNvvmPipelineText(const NvvmPipelineOptions &options) {
          " decode-scan-prefetch-before-wait=" +
          flag(!programmatic.empty() && options.decodeScanPrefetch) +
          " decode-scan-block-threads=" + num(decodeStageThreads) +
+         " decode-scan-block-bytes=" + num(decodeBlockBytes) +
          " decode-scan-shuffle-states=" + num(options.decodeScanShuffleStates) +
          " scan-lanes=" + num(scanLanes) +
          " lane-scan-tokens-per-step=" + num(options.laneScanTokensPerStep) +

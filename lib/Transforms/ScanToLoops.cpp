@@ -98,7 +98,12 @@ private:
 /// C rows once, widened to f32, in workgroup memory, and every thread reads
 /// them from there. They are the same for all channels; loaded and widened
 /// by each thread they took two thirds of its registers (158 at 4 rows),
-/// which capped the state rows in flight per SM.
+/// which capped the state rows in flight per SM. Given `blockBytes`, the
+/// loop of `rows` rows per iteration takes blocks of as many channels as
+/// make that many bytes of each state row (threadsFor). Each thread widens
+/// its bf16 state row as 32-bit words (toF32ByWords), the fewest
+/// instructions: the kernel issues an instruction on about half the cycles
+/// of each scheduler, and the rows it keeps in flight follow from that.
 ///
 /// Given `shuffleStatesBytes` as well (GPU), a channel's row of new states
 /// of at least that many bytes is stored whole-sector: a thread's own row
@@ -116,13 +121,11 @@ private:
 /// also asks the L2 for its state row before it waits for the kernel
 /// before it (prefetchStateThenWait). bench/results/r22 and r24.
 struct DecodeScanToLoops : OpRewritePattern<StateUpdateOp> {
-  DecodeScanToLoops(MLIRContext *ctx, int64_t rows, bool channelMajor,
-                    int64_t blockThreads, int64_t shuffleStatesBytes,
-                    int64_t smallBatch, bool prefetchBeforeWait)
-      : OpRewritePattern(ctx), rows(std::max<int64_t>(rows, 1)),
-        channelMajor(channelMajor), blockThreads(blockThreads),
-        shuffleStatesBytes(shuffleStatesBytes), smallBatch(smallBatch),
-        prefetchBeforeWait(prefetchBeforeWait) {}
+  DecodeScanToLoops(MLIRContext *ctx, const DecodeScanOptions &o)
+      : OpRewritePattern(ctx), rows(std::max<int64_t>(o.rows, 1)),
+        channelMajor(o.channelMajor), blockThreads(o.blockThreads),
+        blockBytes(o.blockBytes), shuffleStatesBytes(o.shuffleStatesBytes),
+        smallBatch(o.smallBatch), prefetchBeforeWait(o.prefetchBeforeWait) {}
 
   LogicalResult matchAndRewrite(StateUpdateOp op,
                                 PatternRewriter &rewriter) const override {
@@ -156,7 +159,8 @@ private:
     Value hasSlots =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt,
                               dimValue(b, loc, op.getSsmState(), 0), zero);
-    bool staged = stages(op);
+    int64_t threads = threadsFor(op, rows);
+    bool staged = stages(op, threads);
     forRowsAndChannels(
         b, loc, zero, groups, dimValue(b, loc, op.getA(), 0), channelMajor,
         [&](OpBuilder &b, Location loc, Value group, Value d) {
@@ -166,13 +170,14 @@ private:
               loadDecodeRows(b, loc, batch, group, rows, op.getPadSlotId());
           int64_t n = op.getA().getType().getDimSize(1);
           Value rowsBuf =
-              staged ? workgroupBuffer(b, loc, {stagedRows(rows, n), 2, n},
+              staged ? workgroupBuffer(b, loc,
+                                       {stagedRows(rows, n, threads), 2, n},
                                        b.getF32Type())
                      : Value();
           scf::IfOp::create(
               b, loc, hasSlots,
               [&](OpBuilder &b, Location loc) {
-                emitRows(b, loc, op, members, d, rowsBuf);
+                emitRows(b, loc, op, members, d, rowsBuf, threads);
                 scf::YieldOp::create(b, loc);
               },
               [&](OpBuilder &b, Location loc) {
@@ -184,16 +189,38 @@ private:
                 scf::YieldOp::create(b, loc);
               });
         },
-        blockThreads);
+        threads);
   }
 
-  /// Staging applies where every block lies inside one row group (D a
-  /// multiple of blockThreads, so all its threads reach the barrier).
-  bool stages(StateUpdateOp op) const {
+  /// The block of a loop with `loopRows` decode rows per iteration: for
+  /// the grouped loop, as many channels as make blockBytes of each state
+  /// row (where that is whole warps, at most 1024, dividing D), else
+  /// blockThreads. On the H200 a block's 4 KB of each row did best for
+  /// bf16 (128 channels) and f32 (64) states alike:
+  /// bench/results/r29/variants.txt.
+  int64_t threadsFor(StateUpdateOp op, int64_t loopRows) const {
+    MemRefType a = op.getA().getType();
+    int64_t rowBits =
+        a.getDimSize(1) *
+        cast<MemRefType>(op.getSsmState().getType()).getElementTypeBitWidth();
+    if (blockThreads <= 0 || blockBytes <= 0 || loopRows == 1 ||
+        ShapedType::isDynamic(a.getDimSize(1)) || (blockBytes * 8) % rowBits)
+      return blockThreads;
+    int64_t threads = blockBytes * 8 / rowBits;
+    int64_t d = a.getDimSize(0);
+    if (threads % 32 != 0 || threads > 1024 || ShapedType::isDynamic(d) ||
+        d % threads != 0)
+      return blockThreads;
+    return threads;
+  }
+
+  /// Staging applies where every block of `threads` lies inside one row
+  /// group (D a multiple of it, so all its threads reach the barrier).
+  bool stages(StateUpdateOp op, int64_t threads) const {
     int64_t d = op.getA().getType().getDimSize(0);
-    return blockThreads > 0 && !ShapedType::isDynamic(d) &&
+    return threads > 0 && !ShapedType::isDynamic(d) &&
            !ShapedType::isDynamic(op.getA().getType().getDimSize(1)) &&
-           d % blockThreads == 0;
+           d % threads == 0;
   }
 
   /// Before anything else of the one-row loop (GPU, programmatic launch):
@@ -222,22 +249,22 @@ private:
   /// of blocks of elements, which the threads past the group's rows fill
   /// (so that no branch guards the staging: LLVM moved the state loads
   /// below such a branch, and they then waited for the staged loads).
-  int64_t stagedRows(int64_t rows, int64_t n) const {
-    int64_t padded = llvm::divideCeil(rows * n, blockThreads) * blockThreads;
+  int64_t stagedRows(int64_t rows, int64_t n, int64_t threads) const {
+    int64_t padded = llvm::divideCeil(rows * n, threads) * threads;
     return llvm::divideCeil(padded, n);
   }
 
   /// The new states go out transposed (transposePieces) where a channel's
   /// row has at least shuffleStatesBytes and is a power of two of 16-byte
   /// pieces, at most a warp of them, and the block is whole warps.
-  bool shufflesStates(StateUpdateOp op) const {
+  bool shufflesStates(StateUpdateOp op, int64_t threads) const {
     auto stateType = cast<MemRefType>(op.getSsmState().getType());
     int64_t bytes = op.getA().getType().getDimSize(1) *
                     stateType.getElementTypeBitWidth() / 8;
     int64_t count = bytes / kPieceBytes;
     return shuffleStatesBytes > 0 && bytes >= shuffleStatesBytes &&
            bytes % kPieceBytes == 0 && llvm::isPowerOf2_64(count) &&
-           count <= 32 && blockThreads % 32 == 0;
+           count <= 32 && threads % 32 == 0;
   }
 
   /// The new states `h` of this thread's channel d, rounded to the pool's
@@ -317,17 +344,16 @@ private:
 
   /// The group's B and C rows into `buf` ([stagedRows][B, C][N], f32):
   /// thread tid of the block takes state n of member r for e = tid, tid +
-  /// blockThreads, ... below stagedRows * N (members past the group's rows
+  /// threads, ... below stagedRows * N (members past the group's rows
   /// read its first row into the pad rows); then a barrier.
   void stageRows(OpBuilder &b, Location loc, StateUpdateOp op,
-                 ArrayRef<DecodeRow> group, Value d, Value buf) const {
+                 ArrayRef<DecodeRow> group, Value d, Value buf,
+                 int64_t threads) const {
     ScanOperands ops = ScanOperands::of(op);
     int64_t rows = group.size();
-    int64_t total = stagedRows(rows, ops.n) * ops.n;
-    Value tid =
-        arith::RemUIOp::create(b, loc, d, constIndex(b, loc, blockThreads));
-    for (int64_t first = 0; first + blockThreads <= total;
-         first += blockThreads) {
+    int64_t total = stagedRows(rows, ops.n, threads) * ops.n;
+    Value tid = arith::RemUIOp::create(b, loc, d, constIndex(b, loc, threads));
+    for (int64_t first = 0; first + threads <= total; first += threads) {
       Value e = arith::AddIOp::create(b, loc, tid, constIndex(b, loc, first));
       Value r = arith::DivUIOp::create(b, loc, e, constIndex(b, loc, ops.n));
       Value n = arith::RemUIOp::create(b, loc, e, constIndex(b, loc, ops.n));
@@ -354,7 +380,8 @@ private:
   /// With `rowsBuf`, B and C of member i come from its staged rows, staged
   /// after the state loads are issued (a barrier would hold them back).
   void emitRows(OpBuilder &b, Location loc, StateUpdateOp op,
-                ArrayRef<DecodeRow> group, Value d, Value rowsBuf) const {
+                ArrayRef<DecodeRow> group, Value d, Value rowsBuf,
+                int64_t threads) const {
     ScanOperands ops = ScanOperands::of(op);
     Value zero = constIndex(b, loc, 0);
     ScanRow channel = ScanRow::load(b, loc, ops, d, zero, /*log2eOnDt=*/true);
@@ -362,7 +389,8 @@ private:
     for (const DecodeRow &r : group) {
       Value slot = arith::SelectOp::create(b, loc, r.info.isPad, zero,
                                            r.info.srcSlot);
-      h.push_back(loadVecF32(b, loc, ops.state, {slot, d, zero}, ops.n));
+      h.push_back(toF32ByWords(
+          b, loc, loadVector(b, loc, ops.state, {slot, d, zero}, ops.n)));
     }
     // Staged: every row's delta, u (and z) are loaded with the states,
     // before the barrier, so that their latency overlaps the staging.
@@ -376,9 +404,9 @@ private:
                                                 ValueRange{r.info.begin, d}));
         own.push_back(in);
       }
-      stageRows(b, loc, op, group, d, rowsBuf);
+      stageRows(b, loc, op, group, d, rowsBuf, threads);
     }
-    bool shuffled = rowsBuf && shufflesStates(op);
+    bool shuffled = rowsBuf && shufflesStates(op, threads);
     SmallVector<SmallVector<Value>> pieces(group.size());
     SmallVector<Value> y(group.size());
     Value zeroF = constF32(b, loc, 0.0f);
@@ -433,6 +461,7 @@ private:
   int64_t rows;
   bool channelMajor;
   int64_t blockThreads;
+  int64_t blockBytes;
   int64_t shuffleStatesBytes;
   int64_t smallBatch;
   bool prefetchBeforeWait;
@@ -440,12 +469,8 @@ private:
 
 } // namespace
 
-void mlir::hssm::populateScanToLoopsPatterns(
-    RewritePatternSet &patterns, int64_t decodeRows, bool channelMajor,
-    int64_t decodeBlockThreads, int64_t decodeShuffleStatesBytes,
-    int64_t decodeSmallBatch, bool decodePrefetchBeforeWait) {
-  patterns.add<ScanToLoops>(patterns.getContext(), channelMajor);
-  patterns.add<DecodeScanToLoops>(
-      patterns.getContext(), decodeRows, channelMajor, decodeBlockThreads,
-      decodeShuffleStatesBytes, decodeSmallBatch, decodePrefetchBeforeWait);
+void mlir::hssm::populateScanToLoopsPatterns(RewritePatternSet &patterns,
+                                             const DecodeScanOptions &decode) {
+  patterns.add<ScanToLoops>(patterns.getContext(), decode.channelMajor);
+  patterns.add<DecodeScanToLoops>(patterns.getContext(), decode);
 }

@@ -7,6 +7,8 @@
 // RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=2 decode-scan-block-threads=32 decode-scan-shuffle-states=64" | FileCheck %s --check-prefix=NOSHUF
 // RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=4 decode-scan-small-batch=8 decode-scan-block-threads=32" | FileCheck %s --check-prefix=SMALL
 // RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=4 decode-scan-small-batch=8 decode-scan-block-threads=32 decode-scan-prefetch-before-wait=true" | FileCheck %s --check-prefix=PREF
+// RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=4 decode-scan-small-batch=8 decode-scan-block-threads=64 decode-scan-block-bytes=1024" | FileCheck %s --check-prefix=BYTES
+// RUN: hssm-opt %s -hssm-lower-to-loops="decode-scan-rows=4 decode-scan-small-batch=8 decode-scan-block-threads=64 decode-scan-block-bytes=1000" | FileCheck %s --check-prefix=NOBYTES
 
 // Channel groups: with conv-channels=K, conv_update runs one iteration per
 // (row, K adjacent channels) and moves the group's conv state, inputs and
@@ -102,9 +104,19 @@ func.func @conv_update(%qsl: memref<?xi32>, %si: memref<?xi32>,
 //   any arithmetic.
 // CHECK:      vector.load %{{[a-z0-9_]+}}[%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<32x16xf32>, vector<16xf32>
 // CHECK-NOT:  arith.mulf
-// CHECK:      vector.load %[[SS]][%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xbf16>, vector<16xbf16>
+//   Each row widened as 32-bit words: state 2k is word k shifted up 16
+//   bits, state 2k + 1 word k's top half.
+// CHECK:      %[[H0:.*]] = vector.load %[[SS]][%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xbf16>, vector<16xbf16>
+// CHECK-NEXT: %[[W0:.*]] = vector.bitcast %[[H0]] : vector<16xbf16> to vector<8xi32>
+// CHECK-NEXT: %[[SH:.*]] = arith.constant dense<16> : vector<8xi32>
+// CHECK-NEXT: %[[EVEN:.*]] = arith.shli %[[W0]], %[[SH]] : vector<8xi32>
+// CHECK-NEXT: %[[TOP:.*]] = arith.constant dense<-65536> : vector<8xi32>
+// CHECK-NEXT: %[[ODD:.*]] = arith.andi %[[W0]], %[[TOP]] : vector<8xi32>
+// CHECK-NEXT: %[[BOTH:.*]] = vector.interleave %[[EVEN]], %[[ODD]] : vector<8xi32> -> vector<16xi32>
+// CHECK-NEXT: vector.bitcast %[[BOTH]] : vector<16xi32> to vector<16xf32>
 // CHECK-NOT:  arith.mulf
-// CHECK:      vector.load %[[SS]][%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xbf16>, vector<16xbf16>
+// CHECK:      %[[H1:.*]] = vector.load %[[SS]][%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}] {alignment = 16 : i64} : memref<?x32x16xbf16>, vector<16xbf16>
+// CHECK-NEXT: vector.bitcast %[[H1]] : vector<16xbf16> to vector<8xi32>
 // CHECK-NOT:  memref<32x16xf32>, vector<16xf32>
 // CHECK-NOT:  scf.for
 // CHECK-COUNT-2: vector.reduction <add>
@@ -200,6 +212,26 @@ func.func @conv_update(%qsl: memref<?xi32>, %si: memref<?xi32>,
 // SMALL:      scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%[[G]], %{{.*}})
 // SMALL:      memref.alloca() {alignment = 16 : i64} : memref<4x2x16xf32, #gpu.address_space<workgroup>>
 // SMALL-COUNT-4: vector.load %{{.*}} : memref<?x32x16xbf16>, vector<16xbf16>
+
+// decode-scan-block-bytes sizes the grouped loop's blocks by its state
+// rows: 1024 bytes of 32-byte bf16 rows are 32 channels, which divide D =
+// 32, so that loop stages B and C in blocks of 32; the one-row loop keeps
+// decode-scan-block-threads (64, more than D: no staging). 1000 bytes are
+// no whole number of rows: both loops keep 64.
+// BYTES-LABEL: func.func @state_update(
+// BYTES:      scf.if
+// BYTES-NOT:  memref.alloca
+// BYTES-NOT:  gpu.barrier
+// BYTES:      } {hssm.tile_sizes = array<i64: 1, 64>}
+// BYTES:      } else {
+// BYTES:      memref.alloca() {alignment = 16 : i64} : memref<4x2x16xf32, #gpu.address_space<workgroup>>
+// BYTES:      gpu.barrier
+// BYTES:      } {hssm.tile_sizes = array<i64: 1, 32>}
+// NOBYTES-LABEL: func.func @state_update(
+// NOBYTES-NOT: gpu.barrier
+// NOBYTES:     } {hssm.tile_sizes = array<i64: 1, 64>}
+// NOBYTES-NOT: gpu.barrier
+// NOBYTES:     } {hssm.tile_sizes = array<i64: 1, 64>}
 
 // With decode-scan-prefetch-before-wait, the one-row loop first reads the
 // row's slot (clamped into the pool), asks the L2 for that slot's state row

@@ -45,16 +45,27 @@ void populateChunkedConvToLoopsPatterns(RewritePatternSet &patterns,
                                         bool channelMajor = false,
                                         int64_t tokensPerStep = 1,
                                         int64_t blockThreads = 0);
-/// `decodeRows`: decode rows per parallel iteration of state_update;
-/// `decodeBlockThreads` (GPU): the block of consecutive channels that
-/// stages a row group's B and C in workgroup memory (0: none).
+/// How hssm lowers state_update (see DecodeScanToLoops, ScanToLoops.cpp):
+/// `rows` decode rows per parallel iteration; on the GPU, `blockThreads`
+/// consecutive channels of one row group per block, which stages the
+/// group's B and C in workgroup memory (0: none), or, for the loop with
+/// `rows` rows, as many as make a block's part of each state row
+/// `blockBytes` long (0: blockThreads); new state rows of at least
+/// `shuffleStatesBytes` stored transposed across lanes (0: never); batches
+/// of at most `smallBatch` rows one row per iteration (0: no branch), that
+/// loop prefetching its state before griddepcontrol.wait
+/// (`prefetchBeforeWait`).
+struct DecodeScanOptions {
+  int64_t rows = 1;
+  bool channelMajor = false;
+  int64_t blockThreads = 0;
+  int64_t blockBytes = 0;
+  int64_t shuffleStatesBytes = 0;
+  int64_t smallBatch = 0;
+  bool prefetchBeforeWait = false;
+};
 void populateScanToLoopsPatterns(RewritePatternSet &patterns,
-                                 int64_t decodeRows = 1,
-                                 bool channelMajor = false,
-                                 int64_t decodeBlockThreads = 0,
-                                 int64_t decodeShuffleStatesBytes = 0,
-                                 int64_t decodeSmallBatch = 0,
-                                 bool decodePrefetchBeforeWait = false);
+                                 const DecodeScanOptions &decode);
 /// selective_scan chunked over time (`chunk` tokens), joined by the
 /// associative rule; carries in fp32 temporaries (gpu.alloc when
 /// `deviceAlloc`).
@@ -170,6 +181,13 @@ struct NvvmPipelineOptions : public PassPipelineOptions<NvvmPipelineOptions> {
                      "once into shared memory (where a block holds one row "
                      "group)"),
       llvm::cl::init(true)};
+  Option<int64_t> decodeScanBlockBytes{
+      *this, "decode-scan-block-bytes",
+      llvm::cl::desc("The state update's grouped loop (decode-scan-rows) "
+                     "takes blocks of as many channels as make this many "
+                     "bytes of each state row (0, or with "
+                     "min-blocks-per-sm: decode-block-size)"),
+      llvm::cl::init(4096)};
   Option<int64_t> decodeScanShuffleStates{
       *this, "decode-scan-shuffle-states",
       llvm::cl::desc("With decode-scan-stage, a channel's new states of at "

@@ -120,6 +120,14 @@ def HSSMLowerToLoops : Pass<"hssm-lower-to-loops"> {
            "hssm-tile-parallel-loops for it by hssm.tile_sizes). Where D is a multiple of it, the "
            "block loads the group's B and C once, widened to f32, into "
            "workgroup memory that its threads read (0: each loads its own)">,
+    Option<"decodeScanBlockBytes", "decode-scan-block-bytes", "int64_t",
+           /*default=*/"0",
+           "GPU only, with decode-scan-block-threads: the state update's "
+           "loop with decode-scan-rows rows per iteration takes blocks of as "
+           "many channels as make this many bytes of each state row, where "
+           "that is whole warps, at most 1024, and divides D (0: "
+           "decode-scan-block-threads); the one-row loop keeps "
+           "decode-scan-block-threads">,
     Option<"decodeScanShuffleStates", "decode-scan-shuffle-states",
            "int64_t", /*default=*/"0",
            "GPU only, with decode-scan-block-threads a multiple of 32: a "
