@@ -1,6 +1,8 @@
 // Probe (nvcc, on the GPU machine; not product code): what a pure gather-copy
 // with the decode state update's access
 // pattern reaches, no arithmetic: bench/results/r18/variants.txt item 2.
+// It times single launches, ~3 us of launch each included: copy-ceiling.cu
+// times CUDA graphs, as hssm-bench does (bench/results/r29/variants.txt).
 //   nvcc -O3 -arch=sm_90 -std=c++17 gather-copy.cu -o gather-copy && ./gather-copy
 #include <cstdio>
 #include <cstdint>
