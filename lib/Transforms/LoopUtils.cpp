@@ -20,8 +20,8 @@ Value mlir::hssm::toF32(OpBuilder &b, Location loc, Value v) {
   if (auto vec = dyn_cast<VectorType>(v.getType())) {
     if (vec.getElementType().isF32())
       return v;
-    auto wide = VectorType::get(vec.getShape(), f32);
-    return arith::ExtFOp::create(b, loc, wide, v);
+    return arith::ExtFOp::create(b, loc, VectorType::get(vec.getShape(), f32),
+                                 v);
   }
   return v.getType().isF32() ? v : arith::ExtFOp::create(b, loc, f32, v);
 }

@@ -19,8 +19,9 @@ namespace mlir::hssm {
 Value toF32(OpBuilder &b, Location loc, Value v);
 /// toF32 for a 1-D vector of an even number of bf16: widened as 32-bit
 /// words, one integer op per element (arith.extf unpacks each pair first,
-/// two per element on NVPTX). The decode state update's state rows, where
-/// the instructions per row decide (bench/results/r29/variants.txt).
+/// two per element on NVPTX). Used for the decode state update's state
+/// rows; for every bf16 vector it cost the conv and the prefill scan
+/// (bench/results/r29/variants.txt).
 Value toF32ByWords(OpBuilder &b, Location loc, Value v);
 /// Loads memref[indices] and widens it to f32.
 Value loadF32(OpBuilder &b, Location loc, Value memref, ValueRange indices);

@@ -101,9 +101,9 @@ private:
 /// which capped the state rows in flight per SM. Given `blockBytes`, the
 /// loop of `rows` rows per iteration takes blocks of as many channels as
 /// make that many bytes of each state row (threadsFor). Each thread widens
-/// its bf16 state row as 32-bit words (toF32ByWords), the fewest
-/// instructions: the kernel issues an instruction on about half the cycles
-/// of each scheduler, and the rows it keeps in flight follow from that.
+/// its bf16 state row as 32-bit words (toF32ByWords): one instruction per
+/// state instead of two (936 -> 904 per warp of 4 rows; D2 itself did not
+/// move measurably: bench/results/r29/variants.txt).
 ///
 /// Given `shuffleStatesBytes` as well (GPU), a channel's row of new states
 /// of at least that many bytes is stored whole-sector: a thread's own row
@@ -200,11 +200,13 @@ private:
   /// bench/results/r29/variants.txt.
   int64_t threadsFor(StateUpdateOp op, int64_t loopRows) const {
     MemRefType a = op.getA().getType();
+    if (blockThreads <= 0 || blockBytes <= 0 || loopRows == 1 ||
+        ShapedType::isDynamic(a.getDimSize(1)))
+      return blockThreads;
     int64_t rowBits =
         a.getDimSize(1) *
         cast<MemRefType>(op.getSsmState().getType()).getElementTypeBitWidth();
-    if (blockThreads <= 0 || blockBytes <= 0 || loopRows == 1 ||
-        ShapedType::isDynamic(a.getDimSize(1)) || (blockBytes * 8) % rowBits)
+    if ((blockBytes * 8) % rowBits)
       return blockThreads;
     int64_t threads = blockBytes * 8 / rowBits;
     int64_t d = a.getDimSize(0);
